@@ -58,13 +58,19 @@ def measure(
     truncated: bool,
 ) -> Shape:
     """Onset and offset are where the motion first and last reaches 10 % of its peak (but at
-    least the on-threshold), which is sharper than the envelope it was found in."""
+    least the on-threshold), which is sharper than the envelope it was found in. The onset is
+    looked for only in the envelope's unbroken rise to its peak, so a noise spike just before
+    the movement cannot pull it early."""
     motion, env, t = samples.motion_g, samples.envelope_g, samples.t_s
     peak_g = float(motion.max())
     edge_g = min(max(threshold_on_g, EDGE_FRACTION * peak_g), peak_g)
-    strong = np.flatnonzero(motion >= edge_g)
-    onset_s, offset_s = float(t[strong[0]]), float(t[strong[-1]])
     i_peak = int(np.argmax(env))
+    low_before = np.flatnonzero(env[:i_peak] < max(threshold_on_g, EDGE_FRACTION * env[i_peak]))
+    rise_start = int(low_before[-1]) if len(low_before) else 0
+    strong = np.flatnonzero(motion >= edge_g)
+    rising = strong[strong >= rise_start]
+    onset_s = float(t[rising[0]] if len(rising) else t[strong[0]])
+    offset_s = max(onset_s, float(t[strong[-1]]))
     core = np.flatnonzero(env >= CORE_FRACTION * env[i_peak])
     return Shape(
         onset_s=onset_s,

@@ -20,9 +20,9 @@ from numpy.typing import NDArray
 from hypnic.daemon.detect.filters import Filtered
 
 # Gravity is averaged over these windows before the onset and after the last activity; the
-# margins keep the movement's own motion (and the 0.5 s low-pass smear) out of the average.
-GRAVITY_BEFORE_S = (-1.5, -0.3)
-GRAVITY_AFTER_S = (0.5, 2.0)
+# margins keep the movement's own motion (and the ±0.5 s low-pass smear) out of the average.
+GRAVITY_BEFORE_S = (-2.0, -0.6)
+GRAVITY_AFTER_S = (0.6, 2.5)
 
 
 @dataclass

@@ -1,0 +1,61 @@
+# Two commands for a fresh Debian / Raspberry Pi OS machine: `make run` and `make test`.
+# Each installs what it needs: the apt packages systemd-python builds against, a .venv, hypnic.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# systemd-python compiles against libsystemd; venv and the Python headers are split out on Debian.
+APT_BUILD := python3-venv python3-dev gcc pkg-config libsystemd-dev
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+
+.PHONY: run test lint typecheck pytest bench clean
+
+run: $(VENV)/.installed
+	$(BIN)/hypnic run --sensor sim --speed 60 --data-dir data
+
+test: $(VENV)/.installed-test lint typecheck pytest
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+
+# mypy cannot follow setuptools' editable-install finder, so it checks the packages through a
+# tree of links laid out as they are installed (hypnic/daemon, hypnic/drivers).
+typecheck: $(VENV)/.installed-test
+	@mkdir -p build/typecheck/hypnic
+	@ln -sfn ../../../daemon build/typecheck/hypnic/daemon
+	@ln -sfn ../../../drivers build/typecheck/hypnic/drivers
+	cd build/typecheck && ../../$(BIN)/mypy --config-file ../../pyproject.toml -p hypnic
+
+pytest: $(VENV)/.installed-test
+	$(BIN)/pytest
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/replay_speed.py
+
+$(VENV)/.apt:
+	@if command -v dpkg-query >/dev/null 2>&1; then \
+	  missing=""; \
+	  for p in $(APT_BUILD); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	  done; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing apt packages:$$missing"; \
+	    $(SUDO) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	  fi; \
+	else echo "not a Debian system: make sure$(foreach p,$(APT_BUILD), $(p)) (or their equivalents) are installed"; fi
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) --upgrade pip
+	@touch $@
+
+$(VENV)/.installed: $(VENV)/.apt pyproject.toml
+	$(PIP) -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PIP) -e '.[test]'
+	@touch $@
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache *.egg-info

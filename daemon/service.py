@@ -1,0 +1,148 @@
+"""The run loop: sensor → detector → sinks, with signals for stop and reload."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import FrameType
+
+from hypnic.daemon.detect import Detector, DetectorSettings
+from hypnic.daemon.events import Event
+from hypnic.daemon.sinks import Sink
+from hypnic.drivers.base import Sensor
+
+log = logging.getLogger("hypnic")
+
+#: Sensor seconds between the status lines the daemon logs.
+STATUS_INTERVAL_S = 3600.0
+
+
+@dataclass
+class Signals:
+    """Flags set by signal handlers and read by the loop between Blocks.
+
+    Handlers only set flags: the loop does the work, at a point where a Block is complete."""
+
+    stop: bool = False
+    reload: bool = False
+    received: list[str] = field(default_factory=list)
+
+    def install(self) -> None:
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        signal.signal(signal.SIGHUP, self._reload)
+
+    def _stop(self, signum: int, _frame: FrameType | None) -> None:
+        self.stop = True
+        self.received.append(signal.Signals(signum).name)
+
+    def _reload(self, signum: int, _frame: FrameType | None) -> None:
+        self.reload = True
+
+
+class Service:
+    """Runs one sensor through one detector into a set of sinks until told to stop.
+
+    ``reload`` is called on SIGHUP and returns new detector settings, or None to keep the old
+    ones (it logs why)."""
+
+    def __init__(
+        self,
+        sensor: Sensor,
+        detector: Detector,
+        sinks: list[Sink],
+        reload: Callable[[], DetectorSettings | None] | None = None,
+        max_duration_s: float | None = None,
+    ) -> None:
+        self.sensor = sensor
+        self.detector = detector
+        self.sinks = sinks
+        self._reload = reload
+        self._max_duration_s = max_duration_s
+        self._wall0 = sensor.wall_time_at_zero or 0.0
+        self._failed: dict[tuple[int, str], int] = {}
+        self.events: int = 0
+
+    def run(self, signals: Signals) -> None:
+        log.info("monitoring %s", self.sensor.description)
+        first_t: float | None = None
+        next_status_t = 0.0
+        try:
+            for block in self.sensor.blocks():
+                if first_t is None and len(block):
+                    first_t = float(block.t_s[0])
+                    next_status_t = first_t + STATUS_INTERVAL_S
+                self._deliver(self.detector.feed(block))
+                if len(block):
+                    t0, t1 = float(block.t_s[0]), float(block.t_s[-1])
+                    for sink in self.sinks:
+                        self._call(
+                            sink, "on_samples", self._wall0 + t0, self._wall0 + t1,
+                            len(block), block.lost_samples,
+                        )
+                    if t1 >= next_status_t:
+                        self._status()
+                        next_status_t += STATUS_INTERVAL_S
+                    if self._max_duration_s is not None and first_t is not None and (
+                        t1 - first_t >= self._max_duration_s
+                    ):
+                        log.info("stopping: --duration reached")
+                        break
+                if signals.reload:
+                    signals.reload = False
+                    self._apply_reload()
+                if signals.stop:
+                    log.info("stopping on %s", ", ".join(signals.received) or "request")
+                    break
+        finally:
+            # Whatever ended the loop, what was detected is flushed and the log is closed.
+            self._deliver(self.detector.finish())
+            self.sensor.close()
+            for sink in self.sinks:
+                self._call(sink, "close")
+            self._status()
+
+    def _deliver(self, events: list[Event]) -> None:
+        for event in events:
+            self.events += 1
+            onset_wall = self._wall0 + event.onset_s
+            for sink in self.sinks:
+                self._call(sink, "on_event", event, onset_wall)
+
+    def _call(self, sink: Sink, method: str, *args: object) -> None:
+        try:
+            getattr(sink, method)(*args)
+        except Exception as exc:  # a failing sink degrades alone
+            key = (id(sink), type(exc).__name__)
+            self._failed[key] = self._failed.get(key, 0) + 1
+            count = self._failed[key]
+            # Log the first failure and then every hundredth, so a full disk does not flood.
+            if count == 1 or count % 100 == 0:
+                log.error(
+                    "%s.%s failed (%d times): %s", type(sink).__name__, method, count, exc
+                )
+
+    def _apply_reload(self) -> None:
+        if self._reload is None:
+            return
+        settings = self._reload()
+        if settings is not None:
+            self.detector.update_settings(settings)
+            log.info(
+                "configuration reloaded: sensitivity %d, min_peak_g %g",
+                settings.sensitivity, settings.min_peak_g,
+            )
+
+    def _status(self) -> None:
+        s = self.detector.summary()
+        floor = s["noise_floor_g"]
+        counts = ", ".join(f"{n} {k}" for k, n in s["counts"].items() if n) or "no events"
+        log.info(
+            "status: %.0f min monitored, noise floor %s, %s, %d samples lost",
+            s["duration_s"] / 60,
+            f"{floor * 1000:.1f} mg" if floor is not None else "not yet known",
+            counts,
+            s["lost_samples"],
+        )

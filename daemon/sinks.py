@@ -1,0 +1,111 @@
+"""Where events go: the local log and the console. Sinks only receive; they never call back
+into the detector, and a sink that fails (disk full, say) is logged and skipped without
+stopping detection or the other sinks."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol
+
+from hypnic.daemon.events import Event
+from hypnic.daemon.store import EventStore, night_of
+
+log = logging.getLogger("hypnic")
+
+#: How often, in wall seconds, the running night's summary row is rewritten.
+NIGHT_ROW_INTERVAL_S = 60.0
+
+
+class Sink(Protocol):
+    def on_event(self, event: Event, onset_wall: float) -> None: ...
+
+    def on_samples(self, first_wall: float, last_wall: float, n: int, lost: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def describe_event(event: Event, onset_wall: float | None) -> str:
+    """One line a person can read, e.g.
+    ``jerk            23:41:02.315  0.29 s  peak 52 mg  intensity 5.7/10  sleep start``."""
+    when = (
+        datetime.fromtimestamp(onset_wall).strftime("%H:%M:%S.%f")[:-3]
+        if onset_wall is not None
+        else f"t={event.onset_s:.3f} s"
+    )
+    line = (
+        f"{event.type:<15} {when}  {event.duration_s:5.2f} s  peak {event.peak_g * 1000:.0f} mg"
+        f"  intensity {event.intensity:.1f}/10"
+    )
+    return line + ("  sleep start" if event.sleep_onset else "")
+
+
+class ConsoleSink:
+    """Logs each event as one readable line."""
+
+    def on_event(self, event: Event, onset_wall: float) -> None:
+        log.info(describe_event(event, onset_wall))
+
+    def on_samples(self, first_wall: float, last_wall: float, n: int, lost: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class StoreSink:
+    """Writes every event to the SQLite log at once and keeps each night's summary row."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        sensor_description: str,
+        night_boundary: str,
+        rate_hz: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.sensor = sensor_description
+        self.boundary = night_boundary
+        self.rate_hz = rate_hz
+        self._clock = clock
+        self._night: str | None = None
+        self._first_seen = 0.0
+        self._last_seen = 0.0
+        self._monitored_s = 0.0
+        self._lost = 0
+        self._written_at = -float("inf")
+
+    def on_event(self, event: Event, onset_wall: float) -> None:
+        self.store.add_event(event, onset_wall, night_of(onset_wall, self.boundary))
+
+    def on_samples(self, first_wall: float, last_wall: float, n: int, lost: int) -> None:
+        night = night_of(last_wall, self.boundary)
+        if night != self._night:
+            self._write_row()
+            self._night, self._first_seen = night, first_wall
+            self._monitored_s, self._lost = 0.0, 0
+        self._last_seen = last_wall
+        self._monitored_s += n / self.rate_hz
+        self._lost += lost
+        if self._clock() - self._written_at >= NIGHT_ROW_INTERVAL_S:
+            self._write_row()
+
+    def close(self) -> None:
+        self._write_row()
+        self.store.close()
+
+    def _write_row(self) -> None:
+        if self._night is None:
+            return
+        self.store.update_night(
+            self._night,
+            first_seen=self._first_seen,
+            last_seen=self._last_seen,
+            monitored_s=round(self._monitored_s, 3),
+            lost_samples=self._lost,
+            sensor=self.sensor,
+        )
+        self._written_at = self._clock()

@@ -1,0 +1,494 @@
+"""The local event log: one SQLite file, written by the daemon and read by ``hypnic events``.
+
+Every event is committed and synced to disk before ``add_event`` returns, because a Pi on a
+bedside table loses power without warning; events are rare, so the cost is nothing. The file
+is in WAL mode, so a reader never waits for the daemon and the daemon never waits for a reader.
+
+The schema carries its version in ``PRAGMA user_version`` and is brought up to date by
+``MIGRATIONS`` when the daemon opens it. Nothing here ever deletes, replaces or "repairs" a file
+it does not understand: it stops with a ``StoreError`` and leaves the file as it found it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from hypnic.daemon.events import EVENT_TYPES, Event
+
+DB_NAME = "hypnic.sqlite3"
+
+#: A reader waits this long for a lock before giving up; in WAL mode it rarely has to wait.
+BUSY_TIMEOUT_S = 10.0
+
+_TYPES_SQL = ", ".join(f"'{t}'" for t in EVENT_TYPES)
+_NIGHT_GLOB = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
+
+#: Index i takes the schema from version i to i + 1. Append only: never edit a released step,
+#: because files in the field have already been through it.
+MIGRATIONS: list[str] = [
+    f"""
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        night TEXT NOT NULL CHECK (night GLOB '{_NIGHT_GLOB}'),
+        type TEXT NOT NULL CHECK (type IN ({_TYPES_SQL})),
+        onset_wall REAL NOT NULL,
+        duration_s REAL NOT NULL,
+        peak_g REAL NOT NULL,
+        peak_jerk_g_s REAL NOT NULL,
+        intensity REAL NOT NULL,
+        sleep_onset INTEGER NOT NULL DEFAULT 0 CHECK (sleep_onset IN (0, 1)),
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX events_night ON events (night);
+    CREATE INDEX events_onset_wall ON events (onset_wall);
+    """,
+    f"""
+    CREATE TABLE nights (
+        night TEXT PRIMARY KEY CHECK (night GLOB '{_NIGHT_GLOB}'),
+        first_seen REAL NOT NULL,
+        last_seen REAL NOT NULL,
+        monitored_s REAL NOT NULL DEFAULT 0,
+        lost_samples INTEGER NOT NULL DEFAULT 0,
+        sensor TEXT NOT NULL DEFAULT '',
+        figures TEXT NOT NULL DEFAULT '{{}}',
+        updated_at REAL NOT NULL
+    );
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_MOVE_ASIDE = "the file was left untouched; move it aside to start a new log"
+
+
+class StoreError(Exception):
+    """A problem with the event log, worded as one line that names the file and the fix."""
+
+
+def night_of(wall: float, boundary: str = "12:00") -> str:
+    """The night a moment belongs to: the local date ("YYYY-MM-DD") of the evening that began it.
+
+    A night runs from ``boundary`` (local "HH:MM") on one day to ``boundary`` on the next, so with
+    the default noon boundary both 23:00 and 03:00 the morning after belong to the same night.
+    """
+    match = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)", boundary)
+    if match is None:
+        raise ValueError(f'night boundary must be a local time "HH:MM", got {boundary!r}')
+    local = datetime.fromtimestamp(wall)
+    day = local.date()
+    if (local.hour, local.minute) < (int(match[1]), int(match[2])):
+        day -= timedelta(days=1)
+    return day.isoformat()
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event as the log holds it: wall-clock onset, and the night it was filed under."""
+
+    id: int
+    night: str
+    type: str
+    onset_wall: float
+    duration_s: float
+    peak_g: float
+    peak_jerk_g_s: float
+    intensity: float
+    sleep_onset: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        onset = datetime.fromtimestamp(self.onset_wall).astimezone()
+        d["onset"] = onset.isoformat(timespec="milliseconds")
+        return d
+
+
+@dataclass(frozen=True)
+class NightRow:
+    """One night's summary.
+
+    counts   events per type, every type present, derived from the events themselves.
+    figures  free-form numbers computed for the night (sleep onset, PLM index, ...).
+
+    A night that has events but no summary row (the daemon stopped before writing one) still
+    shows up, with first_seen/last_seen taken from its events, monitored_s 0, sensor "".
+    """
+
+    night: str
+    first_seen: float
+    last_seen: float
+    monitored_s: float
+    lost_samples: int
+    sensor: str
+    counts: dict[str, int]
+    figures: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class EventStore:
+    """The event log. Open it with ``EventStore.open``; safe to share between threads."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path, read_only: bool) -> None:
+        self._conn = conn
+        self.path = path
+        self.read_only = read_only
+        self._lock = threading.Lock()
+        self._closed = False
+
+    @classmethod
+    def open(cls, data_dir: Path, read_only: bool = False) -> EventStore:
+        """Open (the daemon: create or upgrade) the log ``hypnic.sqlite3`` in ``data_dir``.
+
+        With ``read_only`` nothing is created or changed; the log must already exist at the
+        schema this code knows.
+        """
+        data_dir = Path(data_dir)
+        path = data_dir / DB_NAME
+        if read_only:
+            if not path.is_file():
+                raise StoreError(f"no event log exists yet at {path}; `hypnic run` creates it")
+            target, uri = path.resolve().as_uri() + "?mode=ro", True
+        else:
+            _check_writable(data_dir, path)
+            target, uri = str(path), False
+        try:
+            # Autocommit mode: every transaction below is explicit, and a lone INSERT is its own.
+            conn = sqlite3.connect(
+                target,
+                timeout=BUSY_TIMEOUT_S,
+                isolation_level=None,
+                check_same_thread=False,
+                uri=uri,
+            )
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot open the event log {path}: {e}") from e
+        try:
+            _prepare(conn, path, read_only)
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, path, read_only)
+
+    def add_event(self, event: Event, onset_wall: float, night: str) -> int:
+        """File one event under ``night``; it is on disk when this returns. Returns its id."""
+        _check_night(night)
+        with self._guard("saving an event"):
+            cur = self._conn.execute(
+                "INSERT INTO events (night, type, onset_wall, duration_s, peak_g,"
+                " peak_jerk_g_s, intensity, sleep_onset, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    night,
+                    event.type,
+                    float(onset_wall),
+                    float(event.duration_s),
+                    float(event.peak_g),
+                    float(event.peak_jerk_g_s),
+                    float(event.intensity),
+                    int(bool(event.sleep_onset)),
+                    time.time(),
+                ),
+            )
+            assert cur.lastrowid is not None
+            return cur.lastrowid
+
+    def update_night(
+        self,
+        night: str,
+        *,
+        first_seen: float,
+        last_seen: float,
+        monitored_s: float,
+        lost_samples: int,
+        sensor: str,
+        figures: dict[str, object] | None = None,
+    ) -> None:
+        """Write the night's summary row, creating it if needed.
+
+        first_seen keeps the earliest value ever written; the other numbers replace what was
+        there (the caller keeps the running totals). ``figures=None`` keeps the stored figures.
+        """
+        _check_night(night)
+        figures_json = None if figures is None else json.dumps(figures, sort_keys=True)
+        with self._guard("saving the night summary"):
+            self._conn.execute(
+                "INSERT INTO nights (night, first_seen, last_seen, monitored_s, lost_samples,"
+                " sensor, figures, updated_at) VALUES (?, ?, ?, ?, ?, ?, coalesce(?, '{}'), ?)"
+                " ON CONFLICT (night) DO UPDATE SET"
+                " first_seen = min(first_seen, excluded.first_seen),"
+                " last_seen = excluded.last_seen, monitored_s = excluded.monitored_s,"
+                " lost_samples = excluded.lost_samples, sensor = excluded.sensor,"
+                " figures = coalesce(?, figures), updated_at = excluded.updated_at",
+                (
+                    night,
+                    float(first_seen),
+                    float(last_seen),
+                    float(monitored_s),
+                    int(lost_samples),
+                    sensor,
+                    figures_json,
+                    time.time(),
+                    figures_json,
+                ),
+            )
+
+    def events(
+        self, since: float | None = None, night: str | None = None, limit: int | None = None
+    ) -> list[StoredEvent]:
+        """Events oldest first, from ``since`` (Unix time) on and/or of one ``night``.
+
+        ``limit`` keeps the newest ``limit`` of the matches, still listed oldest first, so
+        ``events(limit=20)`` is the 20 most recent events.
+        """
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must be 0 or more, got {limit}")
+        where: list[str] = []
+        args: list[object] = []
+        if since is not None:
+            where.append("onset_wall >= ?")
+            args.append(float(since))
+        if night is not None:
+            where.append("night = ?")
+            args.append(night)
+        sql = (
+            "SELECT id, night, type, onset_wall, duration_s, peak_g, peak_jerk_g_s, intensity,"
+            " sleep_onset FROM events"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY onset_wall DESC, id DESC"
+            + (" LIMIT ?" if limit is not None else "")
+        )
+        if limit is not None:
+            args.append(limit)
+        with self._guard("reading events"):
+            rows = self._conn.execute(sql, args).fetchall()
+        return [
+            StoredEvent(
+                id=r[0],
+                night=r[1],
+                type=r[2],
+                onset_wall=float(r[3]),
+                duration_s=float(r[4]),
+                peak_g=float(r[5]),
+                peak_jerk_g_s=float(r[6]),
+                intensity=float(r[7]),
+                sleep_onset=bool(r[8]),
+            )
+            for r in reversed(rows)
+        ]
+
+    def nights(self) -> list[NightRow]:
+        """Every night that has a summary row or events, newest first."""
+        return self._nights(None)
+
+    def night(self, night: str) -> NightRow | None:
+        """One night's summary, or None if the log knows nothing of that night."""
+        rows = self._nights(night)
+        return rows[0] if rows else None
+
+    def last_night(self) -> str | None:
+        """The newest night that has a summary row or events, or None for an empty log."""
+        with self._guard("reading nights"):
+            row = self._conn.execute(
+                "SELECT max(night) FROM (SELECT max(night) AS night FROM nights"
+                " UNION ALL SELECT max(night) FROM events)"
+            ).fetchone()
+        return None if row is None or row[0] is None else str(row[0])
+
+    def close(self) -> None:
+        """Close the log; closing twice is harmless."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._conn.close()
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _nights(self, only: str | None) -> list[NightRow]:
+        one = "" if only is None else " WHERE night = :night"
+        # One read transaction, so the counts match the summary rows they are shown with.
+        with self._guard("reading nights"), self._snapshot():
+            summary = self._conn.execute(
+                "SELECT night, first_seen, last_seen, monitored_s, lost_samples, sensor, figures"
+                " FROM nights" + one,
+                {"night": only},
+            ).fetchall()
+            per_type = self._conn.execute(
+                "SELECT night, type, count(*), min(onset_wall), max(onset_wall) FROM events"
+                + one
+                + " GROUP BY night, type",
+                {"night": only},
+            ).fetchall()
+        rows: dict[str, dict[str, Any]] = {
+            r[0]: {
+                "night": r[0],
+                "first_seen": float(r[1]),
+                "last_seen": float(r[2]),
+                "monitored_s": float(r[3]),
+                "lost_samples": int(r[4]),
+                "sensor": str(r[5]),
+                "counts": dict.fromkeys(EVENT_TYPES, 0),
+                "figures": _figures(r[6]),
+            }
+            for r in summary
+        }
+        # Nights with events but no summary row, so a crash before the first row hides nothing.
+        from_events: set[str] = set()
+        for night, type_, n, first, last in per_type:
+            if night not in rows:
+                from_events.add(night)
+                rows[night] = {
+                    "night": night,
+                    "first_seen": float(first),
+                    "last_seen": float(last),
+                    "monitored_s": 0.0,
+                    "lost_samples": 0,
+                    "sensor": "",
+                    "counts": dict.fromkeys(EVENT_TYPES, 0),
+                    "figures": {},
+                }
+            elif night in from_events:
+                rows[night]["first_seen"] = min(rows[night]["first_seen"], float(first))
+                rows[night]["last_seen"] = max(rows[night]["last_seen"], float(last))
+            rows[night]["counts"][type_] = int(n)
+        return [NightRow(**rows[k]) for k in sorted(rows, reverse=True)]
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        self._conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            if self._conn.in_transaction:
+                self._conn.execute("COMMIT")
+
+    @contextmanager
+    def _guard(self, doing: str) -> Iterator[None]:
+        """Serialise use of the connection and turn SQLite's errors into one-line StoreErrors."""
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"the event log {self.path} is closed")
+            try:
+                yield
+            except sqlite3.Error as e:
+                raise StoreError(f"event log {self.path}: {doing} failed: {e}") from e
+
+
+def _figures(raw: object) -> dict[str, Any]:
+    """The stored figures; text that is not a JSON object (a hand edit) reads as none."""
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        value = None
+    return value if isinstance(value, dict) else {}
+
+
+def _check_night(night: str) -> None:
+    try:
+        ok = date.fromisoformat(night).isoformat() == night
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f'night must be a date "YYYY-MM-DD", got {night!r}')
+
+
+def _check_writable(data_dir: Path, path: Path) -> None:
+    """Fail early, naming the fix, where SQLite would only say "unable to open database file"."""
+    fix = "fix its permissions or set storage.data_dir to a folder hypnic may write"
+    if data_dir.exists() and not data_dir.is_dir():
+        raise StoreError(f"the data folder {data_dir} is a file; set storage.data_dir to a folder")
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise StoreError(
+            f"cannot create the data folder {data_dir}: {e.strerror or e}; {fix}"
+        ) from e
+    if not os.access(data_dir, os.W_OK | os.X_OK):
+        raise StoreError(f"the data folder {data_dir} is not writable by this user; {fix}")
+    # WAL needs the two side files as much as the log itself; a reader run as another user
+    # (root, say) may have left them behind owned by that user.
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if p.exists() and not os.access(p, os.R_OK | os.W_OK):
+            raise StoreError(f"{p} is not writable by this user; fix its permissions")
+
+
+def _prepare(conn: sqlite3.Connection, path: Path, read_only: bool) -> None:
+    """Check the file is a log this code can use, then set it up (and upgrade it) for writing."""
+    try:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        # Before anything is written: a newer schema must not even get its journal mode changed.
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{path} was written by a newer hypnic (schema {version}, this one knows"
+                f" {SCHEMA_VERSION}); upgrade hypnic — the file was left untouched"
+            )
+        # The log stays small (a few thousand rows a year), so checking all of it is cheap.
+        check = conn.execute("PRAGMA quick_check").fetchone()[0]
+    except sqlite3.DatabaseError as e:
+        raise StoreError(f"{path} is not a readable event log ({e}); {_MOVE_ASIDE}") from e
+    if check != "ok":
+        first = str(check).splitlines()[0]
+        raise StoreError(f"{path} is damaged (integrity check: {first}); {_MOVE_ASIDE}")
+    if read_only:
+        if version < SCHEMA_VERSION:
+            raise StoreError(
+                f"{path} is at schema {version}, older than this hypnic reads"
+                f" ({SCHEMA_VERSION}); start `hypnic run` once to upgrade it"
+            )
+        return
+    try:
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        _migrate(conn)
+        conn.execute("PRAGMA journal_mode = WAL")
+    except sqlite3.Error as e:
+        raise StoreError(f"cannot set up the event log {path}: {e}") from e
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Apply the missing MIGRATIONS, each in one transaction with its user_version bump."""
+    for step, script in enumerate(MIGRATIONS):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Read under the write lock, so two processes starting at once migrate only once.
+            if conn.execute("PRAGMA user_version").fetchone()[0] == step:
+                for statement in _statements(script):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {step + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a script into statements; executescript() would commit our transaction early."""
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \t\n;"):
+                yield pending
+            pending = ""

@@ -1,0 +1,140 @@
+"""The streaming detector on hand-made signals: invariance, gaps, memory, thresholds."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from hypnic.daemon.detect import Detector, DetectorSettings
+from hypnic.daemon.detect.detector import threshold_factor
+from hypnic.daemon.events import Event
+from hypnic.drivers.base import Block
+
+RATE_HZ = 200.0
+
+
+def quiet_bed(duration_s: float, seed: int = 0, rate_hz: float = RATE_HZ) -> tuple[np.ndarray, np.ndarray]:
+    """Gravity on a tilted axis, breathing as a slow tilt, white sensor noise of 3 mg."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(duration_s * rate_hz)) / rate_hz
+    acc = np.tile([0.05, -0.3, 0.95], (len(t), 1))
+    acc[:, 0] += 0.002 * np.sin(2 * np.pi * 0.25 * t) + 0.0007 * np.sin(2 * np.pi * 0.5 * t)
+    acc += rng.normal(0.0, 0.003, acc.shape)
+    return t, acc
+
+
+def add_jerk(t: np.ndarray, acc: np.ndarray, onset_s: float, peak_g: float) -> None:
+    """A muscle burst ringing the mattress at 6 Hz, decaying within half a second."""
+    tt = t - onset_s
+    on = (tt >= 0) & (tt < 0.8)
+    ring = peak_g * np.exp(-tt[on] / 0.12) * np.sin(2 * np.pi * 6 * tt[on])
+    acc[on] += np.outer(ring, [0.2, 0.3, 0.93])
+
+
+def run(t: np.ndarray, acc: np.ndarray, block_n: int, gaps: np.ndarray | None = None,
+        rate_hz: float = RATE_HZ, settings: DetectorSettings | None = None) -> list[Event]:
+    detector = Detector(settings)
+    gap = np.zeros(len(t), bool) if gaps is None else gaps
+    events: list[Event] = []
+    for i in range(0, len(t), block_n):
+        events += detector.feed(Block(t[i : i + block_n], acc[i : i + block_n], rate_hz,
+                                      gap[i : i + block_n]))
+    return events + detector.finish()
+
+
+@pytest.fixture(scope="module")
+def night_with_jerks() -> tuple[np.ndarray, np.ndarray, list[float]]:
+    t, acc = quiet_bed(240.0)
+    onsets = [40.0, 80.37, 120.5, 181.0, 220.01]
+    for i, onset in enumerate(onsets):
+        add_jerk(t, acc, onset, 0.03 + 0.05 * i)
+    return t, acc, onsets
+
+
+def test_jerks_are_found_with_onset_within_50_ms(night_with_jerks) -> None:
+    t, acc, onsets = night_with_jerks
+    events = run(t, acc, 4096)
+    assert [e.type for e in events] == ["jerk"] * len(onsets)
+    for event, onset in zip(events, onsets, strict=True):
+        assert abs(event.onset_s - onset) <= 0.05
+        assert event.duration_s < 1.0
+        assert 0 < event.intensity <= 10 and event.peak_jerk_g_s > 0
+
+
+def test_same_events_whatever_the_block_size(night_with_jerks) -> None:
+    t, acc, _ = night_with_jerks
+    reference = run(t, acc, int(60 * RATE_HZ))
+    assert reference
+    assert run(t, acc, 25) == reference
+    assert run(t, acc, 1) == reference
+    assert run(t, acc, 977) == reference
+
+
+def test_quiet_breathing_gives_no_events() -> None:
+    t, acc = quiet_bed(1200.0, seed=5)
+    assert run(t, acc, 4096) == []
+
+
+def test_a_gap_is_not_a_jerk() -> None:
+    # Twenty seconds lost to a FIFO overrun, and the chip came back with a different offset.
+    t, acc = quiet_bed(120.0)
+    keep = (t < 50.0) | (t >= 70.0)
+    t, acc = t[keep], acc[keep].copy()
+    acc[t >= 70.0] += [0.02, -0.015, 0.01]
+    gaps = np.zeros(len(t), bool)
+    gaps[np.searchsorted(t, 70.0)] = True
+    assert run(t, acc, 1000, gaps) == []
+    # Without the gap marker, the step in the signal is exactly what a detector would fire on.
+    assert run(t, acc, 1000) != []
+
+
+def test_event_open_across_a_gap_is_closed_before_it() -> None:
+    t, acc = quiet_bed(120.0)
+    add_jerk(t, acc, 59.8, 0.2)
+    keep = (t < 60.0) | (t >= 61.0)
+    t, acc = t[keep], acc[keep]
+    gaps = np.zeros(len(t), bool)
+    gaps[np.searchsorted(t, 61.0)] = True
+    events = run(t, acc, 512, gaps)
+    assert len(events) == 1 and events[0].offset_s < 60.0
+
+
+def test_times_come_from_the_timestamps_not_a_nominal_rate() -> None:
+    # A chip running 3 % fast: sample k is at k / 206 s while the nominal rate says 200 Hz.
+    t, acc = quiet_bed(100.0, rate_hz=206.0)
+    add_jerk(t, acc, 77.7, 0.1)
+    events = run(t, acc, 300, rate_hz=200.0)
+    assert len(events) == 1 and abs(events[0].onset_s - 77.7) <= 0.05
+
+
+def test_sensitivity_orders_the_thresholds() -> None:
+    factors = [threshold_factor(s) for s in range(1, 11)]
+    assert factors == sorted(factors, reverse=True)
+    t, acc = quiet_bed(200.0)
+    add_jerk(t, acc, 100.0, 0.012)  # a faint jerk, a few times the noise
+    low = run(t, acc, 2000, settings=DetectorSettings(sensitivity=1))
+    high = run(t, acc, 2000, settings=DetectorSettings(sensitivity=10))
+    assert len(low) == 0 and len(high) == 1
+
+
+def test_memory_does_not_grow_with_the_length_of_the_night() -> None:
+    t, acc = quiet_bed(600.0)
+    detector = Detector()
+    block_n = 2000
+
+    def feed_minutes(minutes: int) -> None:
+        for _ in range(minutes // 10):
+            for i in range(0, len(t), block_n):
+                detector.feed(Block(t[i : i + block_n] + offset[0], acc[i : i + block_n], RATE_HZ))
+            offset[0] += 600.0
+
+    offset = [0.0]
+    tracemalloc.start()
+    feed_minutes(20)
+    after_short, _ = tracemalloc.get_traced_memory()
+    feed_minutes(120)
+    after_long, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert after_long - after_short < 200_000
