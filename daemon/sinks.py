@@ -86,7 +86,10 @@ class StoreSink:
         if night != self._night:
             self._write_row()
             self._night, self._first_seen = night, first_wall
-            self._monitored_s, self._lost = 0.0, 0
+            # After a restart within the same night, carry on from what was already logged.
+            earlier = self.store.night(night)
+            self._monitored_s = earlier.monitored_s if earlier else 0.0
+            self._lost = earlier.lost_samples if earlier else 0
         self._last_seen = last_wall
         self._monitored_s += n / self.rate_hz
         self._lost += lost
