@@ -1,0 +1,150 @@
+"""Every tunable number of the simulated night, with its range and where the range comes from.
+
+Ranges are ``(low, high)`` pairs; a value is drawn uniformly from its range unless the comment
+says log-uniform (used for amplitudes and durations that span a decade, where "equally likely
+in each decade" is the plausible prior). Counts marked "per 8 h" are for an 8-hour night and
+are scaled in proportion to the night's length, so a half-hour test night is not crammed with
+a whole night's movements; the ``*_rate_scale`` knobs multiply them (0 switches a kind off).
+
+Sources, loosely:
+- sensor: the ADXL345 datasheet (full-resolution LSB 3.9 mg; x/y noise about 0.75 LSB rms at
+  100 Hz output rate, i.e. roughly 300-400 ug/sqrt(Hz)); the output-rate error is the project's
+  measured allowance for cheap MEMS oscillators (a few percent).
+- breathing and heart: textbook adult resting values during sleep (12-20 breaths/min, 50-70
+  bpm); respiratory sinus arrhythmia of a few bpm.
+- ballistocardiogram: bed-based BCG studies report beat responses dominated by 5-10 Hz
+  components lasting a few hundred milliseconds, and sub-mg amplitudes under a mattress.
+- hypnic jerks (sleep starts, ICSD-3): brief generalised or partial muscle bursts at the
+  wake-sleep transition, often several in a row; sporadic myoclonic twitches later in sleep.
+- limb movements: AASM scoring rules (duration 0.5-10 s; a periodic series is >= 4 movements
+  with onset-to-onset intervals of 5-90 s, typically 20-40 s).
+- posture changes: adults change position on the order of 10-20 times a night.
+- mattress mechanics (resonance 4-12 Hz, damping ratio 0.15-0.4, tilt changes of a degree
+  or so when the load moves, breathing tilt of hundredths of a degree) are engineering
+  estimates for a sprung or foam mattress with a sensor under it, chosen so the signals have
+  the sizes and timescales seen in published under-mattress recordings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+Range = tuple[float, float]
+IntRange = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class NightParams:
+    """Parameters of the simulated night; the defaults describe an ordinary adult sleeper."""
+
+    # --- sensor -------------------------------------------------------------------------
+    #: White noise density per axis; rms per axis = density * sqrt(rate / 2) (ADXL345-like:
+    #: 300 ug/sqrt(Hz) gives about 3 mg rms at 200 Hz).
+    noise_density_ug_rthz: float = 300.0
+    #: Quantisation step (ADXL345 full resolution: 3.9 mg); 0 disables quantisation.
+    lsb_g: float = 0.0039
+    #: Largest relative error of the chip's real output rate against the nominal one.
+    rate_error_max: float = 0.02
+
+    # --- the bed and the night's timeline ------------------------------------------------
+    #: When an "evening" night's sleeper gets into bed (before it the bed is empty).
+    bed_entry_after_start_s: Range = (60.0, 120.0)
+    #: Getting in: a large movement lasting several seconds.
+    bed_entry_duration_s: Range = (5.0, 12.0)
+    bed_entry_peak_g: Range = (0.15, 0.6)  # log-uniform
+    #: The load deflects the mattress under the sensor: gravity tilts by a degree or more.
+    bed_entry_tilt_deg: Range = (1.0, 4.0)  # log-uniform
+    #: Sleep latency after getting into bed (healthy adults: 10-30 min).
+    sleep_latency_s: Range = (600.0, 1800.0)
+    #: Getting up, this long before the night's end.
+    bed_exit_before_end_s: Range = (15.0, 60.0)
+    bed_exit_duration_s: Range = (3.0, 8.0)
+    bed_exit_peak_g: Range = (0.15, 0.6)  # log-uniform
+    #: Tilt of the empty mattress surface under the sensor.
+    empty_tilt_deg: Range = (0.0, 2.0)
+    #: Posture changes keep the surface tilt within this (a mattress is nearly flat).
+    max_tilt_deg: float = 5.0
+    #: Least quiet time between any two labelled movements, so detections match labels.
+    min_gap_s: float = 3.0
+
+    # --- breathing ------------------------------------------------------------------------
+    #: Rate, varying slowly within this range over tens of minutes.
+    breath_rate_bpm: Range = (12.0, 20.0)
+    #: Largest slow swing of the rate around its nightly mean, breaths/min.
+    breath_rate_swing_bpm: Range = (0.6, 1.8)
+    #: Tilt of the surface by the chest's rise and fall (0.02-0.1 deg is 0.35-1.75 mg of
+    #: gravity on the horizontal axes). Drawn per posture.
+    breath_tilt_deg: Range = (0.02, 0.1)
+    #: Vertical acceleration of the surface: a few mm of motion at 0.2-0.33 Hz.
+    breath_vertical_g: Range = (0.0003, 0.002)
+    #: Relative slow swing of breathing depth.
+    breath_depth_swing: Range = (0.1, 0.3)
+    #: 2nd and 3rd harmonic weights: inhaling is quicker than exhaling.
+    breath_h2: Range = (0.08, 0.18)
+    breath_h3: Range = (0.02, 0.05)
+
+    # --- heartbeat (ballistocardiogram) --------------------------------------------------
+    heart_rate_bpm: Range = (50.0, 70.0)
+    #: Largest slow swing of heart rate over tens of minutes, bpm.
+    heart_rate_swing_bpm: Range = (1.0, 4.0)
+    #: Respiratory sinus arrhythmia: heart rate rises on inhaling, bpm.
+    heart_rsa_bpm: Range = (0.5, 2.5)
+    #: Beat-timing jitter as a fraction of a beat (successive intervals vary ~1.4x this).
+    heart_jitter_beats: float = 0.02
+    #: Per-beat amplitude jitter (log-normal sigma).
+    bcg_amplitude_jitter: float = 0.08
+    #: Each beat rings the bed at this frequency, decaying within ~0.3 s.
+    bcg_freq_hz: Range = (5.0, 10.0)
+    bcg_ring_s: float = 0.3
+    #: Peak of one beat at the sensor, drawn per posture.
+    bcg_peak_g: Range = (0.0003, 0.001)
+
+    # --- hypnic jerks ---------------------------------------------------------------------
+    jerk_rate_scale: float = 1.0
+    #: Sleep starts around the wake-sleep transition.
+    onset_jerks: IntRange = (2, 6)
+    #: ... between these times relative to sleep onset; denser close to the transition.
+    onset_jerk_window_s: Range = (-600.0, 180.0)
+    #: Isolated myoclonic jerks once asleep (after the onset window).
+    sporadic_jerks_per_h: Range = (1.0, 3.0)
+    #: A share of the sporadic ones are small: 3-5x the noise rms.
+    small_jerk_fraction: float = 0.25
+    small_jerk_noise_multiple: Range = (3.0, 5.0)
+    #: Muscle burst: a half-sine force pulse of this length.
+    jerk_pulse_s: Range = (0.05, 0.25)
+    #: Body-mattress resonance it excites, and its damping ratio.
+    jerk_freq_hz: Range = (4.0, 12.0)
+    jerk_damping: Range = (0.15, 0.4)
+    #: Damping is raised where needed so the ringing falls to 5 % within this time.
+    jerk_ring_max_s: float = 0.7
+    jerk_peak_g: Range = (0.015, 0.4)  # log-uniform
+    #: Spread of the lateral components of a jerk's direction against the vertical one.
+    jerk_lateral: float = 0.35
+
+    # --- limb movements -------------------------------------------------------------------
+    limb_rate_scale: float = 1.0
+    #: Periodic limb movement series per 8 h, during sleep.
+    plm_series_per_8h: IntRange = (1, 3)
+    plm_count: IntRange = (4, 30)
+    #: Onset-to-onset interval: each series has a typical interval in the inner range,
+    #: each interval jitters around it and is kept within the outer one.
+    plm_typical_interval_s: Range = (20.0, 35.0)
+    plm_interval_jitter: float = 0.12
+    plm_interval_s: Range = (15.0, 40.0)
+    #: PLM series start this long after sleep onset at the earliest.
+    plm_after_onset_s: float = 300.0
+    isolated_limb_per_8h: IntRange = (2, 8)
+    limb_duration_s: Range = (0.5, 10.0)  # log-uniform
+    limb_band_hz: Range = (1.0, 6.0)
+    limb_peak_g: Range = (0.004, 0.04)  # log-uniform
+
+    # --- posture changes (turning over) ---------------------------------------------------
+    posture_rate_scale: float = 1.0
+    posture_changes_per_8h: IntRange = (8, 20)
+    #: No posture change from this long before sleep onset to this long after it.
+    posture_quiet_around_onset_s: Range = (60.0, 300.0)
+    posture_duration_s: Range = (3.0, 20.0)
+    posture_peak_g: Range = (0.03, 0.3)  # log-uniform
+    posture_tilt_deg: Range = (0.3, 3.0)  # log-uniform
+    #: Rolling over is slower than a limb movement.
+    posture_band_hz: Range = (0.3, 4.0)

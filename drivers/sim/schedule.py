@@ -1,0 +1,318 @@
+"""The night's schedule: when the sleeper gets in, falls asleep, moves and gets up.
+
+Everything here is drawn once from the seed when a night is made and is small (tens to a
+few hundred items). Each kind of event has its own random stream, so switching one kind off
+(e.g. ``jerk_rate_scale=0``) leaves the others where they were unless they would have
+collided. Movements are placed with at least ``min_gap_s`` of quiet between any two labelled
+movements, and never across the start or end of the rendered span.
+
+Times are on the night clock: 0 is the start of an "evening" night.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from hypnic.drivers.sim.draw import (
+    Occupancy,
+    log_uniform,
+    per_night,
+    stochastic_round,
+    uniform,
+    unit,
+)
+from hypnic.drivers.sim.params import NightParams, Range
+from hypnic.drivers.sim.shapes import BandMotion, JerkMotion, Motion
+from hypnic.drivers.sim.truth import TruthEvent
+
+F64 = NDArray[np.float64]
+
+#: A night started at "onset" begins this long before sleep onset.
+ONSET_LEAD_S = 150.0
+#: Counts "per 8 h" are scaled by the night's length against this.
+REFERENCE_NIGHT_S = 8 * 3600.0
+#: Length of the posture state vector: tilt (2, sines of the surface tilt), breathing tilt
+#: amplitude (2, radians), breathing vertical amplitude (1, g), heartbeat vector (3, g).
+STATE_N = 8
+
+
+@dataclass
+class Schedule:
+    """The drawn night: timeline, labelled movements with their waveforms, posture states."""
+
+    start_s: float
+    end_s: float
+    bed_entry_s: float
+    bed_exit_s: float
+    sleep_onset_s: float
+    #: (label, waveform) pairs sorted by onset, including any outside the rendered span.
+    movements: list[tuple[TruthEvent, Motion]] = field(default_factory=list)
+    #: Posture transitions: start, end and the state reached; states[0] is the empty bed.
+    transition_lo_s: list[float] = field(default_factory=list)
+    transition_hi_s: list[float] = field(default_factory=list)
+    states: list[F64] = field(default_factory=list)
+
+
+class _Builder:
+    def __init__(self, seed: int, p: NightParams, start: str, duration_s: float,
+                 noise_rms_g: float) -> None:
+        self.seed = seed
+        self.p = p
+        self.noise_rms_g = noise_rms_g
+        self.occ = Occupancy(p.min_gap_s)
+        self.frac = duration_s / REFERENCE_NIGHT_S
+
+        rng = np.random.default_rng([seed, 1])
+        entry_delay = uniform(rng, p.bed_entry_after_start_s)
+        entry_dur = uniform(rng, p.bed_entry_duration_s)
+        latency = uniform(rng, p.sleep_latency_s)
+        exit_margin = uniform(rng, p.bed_exit_before_end_s)
+        exit_dur = uniform(rng, p.bed_exit_duration_s)
+        if start == "evening":
+            # A short night still gets in and out of bed, a fifth of the way in and out.
+            entry_delay = min(entry_delay, 0.2 * duration_s)
+            start_s = 0.0
+        else:
+            start_s = entry_delay + latency - ONSET_LEAD_S
+        exit_margin = min(exit_margin, 0.2 * duration_s)
+        self.entry = (entry_delay, entry_delay + entry_dur)
+        self.sleep_onset_s = entry_delay + latency
+        end_s = start_s + duration_s
+        self.exit = (end_s - exit_margin - exit_dur, end_s - exit_margin)
+        self.sched = Schedule(start_s, end_s, self.entry[0], self.exit[0], self.sleep_onset_s)
+        if self.exit[0] < max(self.entry[1], start_s) + 2 * p.min_gap_s + 10.0:
+            raise ValueError(f"duration_s={duration_s:g} is too short for this night's timeline")
+        # Keep every movement clear of the rendered span's edges so none is cut in half.
+        self.occ.take(start_s, start_s)
+        self.occ.take(end_s, end_s)
+        self.occ.take(*self.entry)
+        self.occ.take(*self.exit)
+        # Placement windows: in bed and inside the rendered span.
+        self.in_bed = (max(self.entry[1], start_s), min(self.exit[0], end_s))
+
+    # --- placement ------------------------------------------------------------------------
+
+    def _place(self, rng: np.random.Generator, lo: float, hi: float, duration_s: float,
+               extra: list[tuple[float, float]] | None = None, tries: int = 60) -> float | None:
+        if hi - lo < duration_s:
+            return None
+        for _ in range(tries):
+            t = float(rng.uniform(lo, hi - duration_s))
+            if self.occ.free(t, t + duration_s, extra):
+                self.occ.take(t, t + duration_s)
+                return t
+        return None
+
+    def _add(self, event: TruthEvent, motion: Motion) -> None:
+        self.sched.movements.append((event, motion))
+
+    # --- shapes -------------------------------------------------------------------------
+
+    def _jerk_shape(self, rng: np.random.Generator) -> tuple[float, float, float, F64]:
+        p = self.p
+        pulse = uniform(rng, p.jerk_pulse_s)
+        freq = uniform(rng, p.jerk_freq_hz)
+        damping = uniform(rng, p.jerk_damping)
+        damping = max(damping, math.log(20.0) / (p.jerk_ring_max_s * 2 * math.pi * freq))
+        damping = min(damping, 0.9)
+        lateral = rng.normal(0.0, p.jerk_lateral, size=2)
+        sign = 1.0 if rng.random() < 0.5 else -1.0
+        direction = unit(np.array([lateral[0], lateral[1], sign]))
+        return pulse, freq, damping, direction
+
+    def _sporadic_jerk(self, rng: np.random.Generator, lo: float, hi: float,
+                       peak_g: float) -> None:
+        pulse, freq, damping, direction = self._jerk_shape(rng)
+        ring = math.log(20.0) / (damping * 2 * math.pi * freq)
+        at = self._place(rng, lo, hi, pulse + ring)
+        if at is None:
+            return
+        motion = JerkMotion.create(at, pulse, freq, damping, direction, peak_g)
+        self._add(TruthEvent("jerk", at, at + pulse + ring, peak_g), motion)
+
+    def _limb(self, rng: np.random.Generator, at: float, duration_s: float,
+              series: int | None) -> None:
+        p = self.p
+        at, duration_s = float(at), float(duration_s)
+        peak = log_uniform(rng, p.limb_peak_g)
+        weight = rng.uniform(0.3, 1.0, size=3)
+        motion = BandMotion.draw(rng, at, duration_s, p.limb_band_hz, peak,
+                                 taper=float(rng.uniform(0.5, 1.0)), axis_weight=weight)
+        self._add(TruthEvent("limb_movement", at, at + duration_s, peak, series=series), motion)
+
+    def _big_motion(self, rng: np.random.Generator, kind: str, lo: float, hi: float,
+                    peak_range: Range) -> tuple[TruthEvent, BandMotion]:
+        peak = log_uniform(rng, peak_range)
+        motion = BandMotion.draw(rng, lo, hi - lo, self.p.posture_band_hz, peak, taper=0.5,
+                                 axis_weight=rng.uniform(0.5, 1.0, size=3), n_components=24)
+        return TruthEvent(kind, lo, hi, peak), motion
+
+    # --- the night ----------------------------------------------------------------------
+
+    def build(self) -> Schedule:
+        p = self.p
+        s = self.sched
+        rng = np.random.default_rng([self.seed, 9])
+        entry = self._big_motion(rng, "bed_entry", *self.entry, p.bed_entry_peak_g)
+        exit_ = self._big_motion(rng, "bed_exit", *self.exit, p.bed_exit_peak_g)
+        s.movements += [entry, exit_]
+        self._onset_jerks()
+        self._plm_series()
+        postures = self._posture_changes()
+        self._sporadic_jerks()
+        self._isolated_limbs()
+        s.movements.sort(key=lambda m: m[0].onset_s)
+        self._states([(self.entry[0], self.entry[1], p.bed_entry_tilt_deg), *postures,
+                      (self.exit[0], self.exit[1], None)])
+        return s
+
+    def _onset_jerks(self) -> None:
+        p = self.p
+        rng = np.random.default_rng([self.seed, 10])
+        n = round(float(rng.integers(p.onset_jerks[0], p.onset_jerks[1] + 1)) * p.jerk_rate_scale)
+        before, after = p.onset_jerk_window_s
+        lo, hi = self.in_bed
+        for _ in range(n):
+            pulse, freq, damping, direction = self._jerk_shape(rng)
+            length = pulse + math.log(20.0) / (damping * 2 * math.pi * freq)
+            peak = log_uniform(rng, p.jerk_peak_g)
+            for _ in range(60):
+                # Sleep starts crowd the transition: 30 % fall in the minutes after onset,
+                # the rest before it at -|before| * u^2, densest just before onset.
+                if rng.random() < 0.3:
+                    at = self.sleep_onset_s + float(rng.uniform(0.0, after - length))
+                else:
+                    at = self.sleep_onset_s + before * float(rng.random()) ** 2
+                if lo <= at and at + length <= hi and self.occ.free(at, at + length):
+                    self.occ.take(at, at + length)
+                    motion = JerkMotion.create(at, pulse, freq, damping, direction, peak)
+                    self._add(TruthEvent("jerk", at, at + length, peak, True), motion)
+                    break
+
+    def _plm_series(self) -> None:
+        p = self.p
+        rng = np.random.default_rng([self.seed, 11])
+        lo = max(self.in_bed[0], self.sleep_onset_s + p.plm_after_onset_s)
+        hi = self.in_bed[1]
+        n_series = per_night(rng, p.plm_series_per_8h, p.limb_rate_scale, self.frac)
+        placed: list[list[tuple[float, float]]] = []
+        for _ in range(n_series):
+            count = int(rng.integers(p.plm_count[0], p.plm_count[1] + 1))
+            typical = uniform(rng, p.plm_typical_interval_s)
+            gaps = typical * (1.0 + p.plm_interval_jitter * rng.standard_normal(count - 1))
+            gaps = np.clip(gaps, *p.plm_interval_s)
+            durs = [log_uniform(rng, p.limb_duration_s) for _ in range(count)]
+            starts = np.concatenate([[0.0], np.cumsum(gaps)])
+            # A series longer than the sleep left is cut short; fewer than 4 is not a series.
+            fits = starts + durs <= hi - lo
+            count = int(fits.sum()) if fits.all() else int(np.argmin(fits))
+            if count < p.plm_count[0]:
+                continue
+            starts, durs = starts[:count], durs[:count]
+            span = float(starts[-1] + durs[-1])
+            for _ in range(40):
+                t0 = float(rng.uniform(lo, hi - span))
+                items = [(t0 + a, t0 + a + d) for a, d in zip(starts, durs, strict=True)]
+                if all(self.occ.free(a, b) for a, b in items):
+                    for a, b in items:
+                        self.occ.take(a, b)
+                    placed.append(items)
+                    break
+        for series_no, items in enumerate(sorted(placed), start=1):
+            for a, b in items:
+                self._limb(rng, a, b - a, series_no)
+
+    def _posture_changes(self) -> list[tuple[float, float, Range | None]]:
+        p = self.p
+        rng = np.random.default_rng([self.seed, 12])
+        n = per_night(rng, p.posture_changes_per_8h, p.posture_rate_scale, self.frac)
+        quiet_before, quiet_after = p.posture_quiet_around_onset_s
+        quiet = [(self.sleep_onset_s - quiet_before, self.sleep_onset_s + quiet_after)]
+        out: list[tuple[float, float, Range | None]] = []
+        for _ in range(n):
+            dur = uniform(rng, p.posture_duration_s)
+            at = self._place(rng, *self.in_bed, dur, extra=quiet)
+            if at is None:
+                continue
+            event, motion = self._big_motion(rng, "posture_change", at, at + dur,
+                                             p.posture_peak_g)
+            self._add(event, motion)
+            out.append((at, at + dur, p.posture_tilt_deg))
+        return out
+
+    def _sporadic_jerks(self) -> None:
+        p = self.p
+        rng = np.random.default_rng([self.seed, 13])
+        lo = max(self.in_bed[0], self.sleep_onset_s + p.onset_jerk_window_s[1])
+        hi = self.in_bed[1]
+        if hi <= lo:
+            return
+        n = stochastic_round(
+            rng, uniform(rng, p.sporadic_jerks_per_h) * (hi - lo) / 3600.0 * p.jerk_rate_scale)
+        for _ in range(n):
+            if rng.random() < p.small_jerk_fraction:
+                multiple = uniform(rng, p.small_jerk_noise_multiple)
+                peak = max(multiple * self.noise_rms_g, 0.001)
+            else:
+                peak = log_uniform(rng, p.jerk_peak_g)
+            self._sporadic_jerk(rng, lo, hi, peak)
+
+    def _isolated_limbs(self) -> None:
+        p = self.p
+        rng = np.random.default_rng([self.seed, 14])
+        lo = max(self.in_bed[0], self.sleep_onset_s + p.onset_jerk_window_s[1])
+        n = per_night(rng, p.isolated_limb_per_8h, p.limb_rate_scale, self.frac)
+        for _ in range(n):
+            dur = log_uniform(rng, p.limb_duration_s)
+            at = self._place(rng, lo, self.in_bed[1], dur)
+            if at is not None:
+                self._limb(rng, at, dur, None)
+
+    # --- posture states -----------------------------------------------------------------
+
+    def _states(self, changes: list[tuple[float, float, Range | None]]) -> None:
+        """One state per posture, in time order; ``None`` as the tilt range means "empty"."""
+        p = self.p
+        rng = np.random.default_rng([self.seed, 6])
+        deg = math.pi / 180.0
+        empty = np.zeros(STATE_N)
+        empty[:2] = uniform(rng, p.empty_tilt_deg) * deg * unit(rng.standard_normal(2))
+        s = self.sched
+        s.states = [empty]
+        for lo, hi, tilt_range in sorted(changes, key=lambda c: c[0]):
+            state = np.zeros(STATE_N)
+            if tilt_range is None:
+                state[:] = empty
+            else:
+                state[:2] = self._new_tilt(rng, s.states[-1][:2], tilt_range)
+                amp = uniform(rng, p.breath_tilt_deg) * deg
+                state[2:4] = amp * unit(rng.standard_normal(2))
+                state[4] = uniform(rng, p.breath_vertical_g)
+                bcg = unit(rng.standard_normal(3) * np.array([1.0, 0.5, 0.8]))
+                state[5:8] = uniform(rng, p.bcg_peak_g) * bcg
+            s.transition_lo_s.append(lo)
+            s.transition_hi_s.append(hi)
+            s.states.append(state)
+
+    def _new_tilt(self, rng: np.random.Generator, tilt: F64, change_deg: Range) -> F64:
+        """The old tilt moved by a drawn angle in a random direction, redrawn (up to 8 times)
+        while that would tip the surface past ``max_tilt_deg``."""
+        deg = math.pi / 180.0
+        size = log_uniform(rng, change_deg) * deg
+        limit = self.p.max_tilt_deg * deg
+        candidates = [tilt + size * unit(rng.standard_normal(2)) for _ in range(8)]
+        for c in candidates:
+            if np.linalg.norm(c) <= limit:
+                return np.asarray(c, dtype=np.float64)
+        return np.asarray(min(candidates, key=lambda c: float(np.linalg.norm(c))),
+                          dtype=np.float64)
+
+
+def build_schedule(seed: int, params: NightParams, start: str, duration_s: float,
+                   noise_rms_g: float) -> Schedule:
+    """Draw the whole night's schedule from the seed."""
+    return _Builder(seed, params, start, duration_s, noise_rms_g).build()

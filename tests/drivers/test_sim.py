@@ -1,0 +1,457 @@
+"""The simulated night: determinism, physics within its stated ranges, labels, and pacing."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import defaultdict
+
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+
+from hypnic.drivers.base import Block, Sensor
+from hypnic.drivers.sim import NightParams, SimulatedNight, SimulatedSensor, TruthEvent
+
+F64 = NDArray[np.float64]
+#: Only getting in and out of bed: nothing else moves.
+QUIET = NightParams(jerk_rate_scale=0.0, limb_rate_scale=0.0, posture_rate_scale=0.0)
+NOISELESS = NightParams(noise_density_ug_rthz=0.0, lsb_g=0.0)
+EIGHT_H_S = 8 * 3600.0
+
+
+def short_night(seed: int = 1, **kwargs: object) -> SimulatedNight:
+    args: dict[str, object] = {"rate_hz": 100.0, "duration_s": 1800.0, **kwargs}
+    return SimulatedNight(seed, **args)  # type: ignore[arg-type]
+
+
+def index_at(night: SimulatedNight, t_s: float) -> int:
+    return math.ceil((t_s - night.start_s) * night.true_rate_hz)
+
+
+def render_span(night: SimulatedNight, lo_s: float, hi_s: float) -> tuple[F64, F64]:
+    first = max(0, index_at(night, lo_s))
+    last = min(night.n_samples, index_at(night, hi_s))
+    return night.render(first, last - first)
+
+
+def in_bed_quiet_span(night: SimulatedNight, length_s: float) -> tuple[float, float]:
+    """A stretch of ``length_s`` well inside the bed-occupied time of a QUIET night."""
+    entry = next(e for e in night.truth if e.type == "bed_entry")
+    lo = entry.offset_s + 20.0
+    assert lo + length_s < night.bed_exit_s - 5.0
+    return lo, lo + length_s
+
+
+def band(x: F64, rate_hz: float, lo_hz: float, hi_hz: float) -> F64:
+    """Zero-phase FFT band-pass of each column."""
+    spec = np.fft.rfft(x - x.mean(axis=0), axis=0)
+    f = np.fft.rfftfreq(len(x), 1.0 / rate_hz)
+    spec[(f < lo_hz) | (f > hi_hz)] = 0.0
+    return np.fft.irfft(spec, n=len(x), axis=0)
+
+
+def angle_deg(u: F64, v: F64) -> float:
+    c = float(np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v)))
+    return math.degrees(math.acos(min(1.0, c)))
+
+
+# --- determinism -----------------------------------------------------------------------
+
+
+def test_same_seed_gives_identical_samples_and_labels() -> None:
+    a, b = short_night(3), short_night(3)
+    ta, acc_a = a.render(0, a.n_samples)
+    tb, acc_b = b.render(0, b.n_samples)
+    assert np.array_equal(ta, tb)
+    assert np.array_equal(acc_a, acc_b)
+    assert a.truth == b.truth
+    assert a.true_rate_hz == b.true_rate_hz
+
+
+def test_different_seeds_differ() -> None:
+    a, b = short_night(1), short_night(2)
+    n = min(a.n_samples, b.n_samples)
+    assert not np.array_equal(a.render(0, n)[1], b.render(0, n)[1])
+    assert a.truth != b.truth
+    assert a.true_rate_hz != b.true_rate_hz
+    assert not np.allclose(a.mount_rotation, b.mount_rotation)
+
+
+@pytest.mark.parametrize("chunk_n", [1, 37, 5000])
+def test_render_in_chunks_is_bit_identical(chunk_n: int) -> None:
+    kwargs: dict[str, object] = {"start": "onset", "rate_hz": 200.0}
+    reference = short_night(5, **kwargs)
+    # A span crossing internal chunk boundaries, with labelled movements inside it.
+    event = reference.truth[0]
+    first = index_at(reference, event.onset_s - 20.0)
+    n = 16_000
+    assert any(first <= index_at(reference, e.onset_s) < first + n for e in reference.truth)
+    t_one, acc_one = reference.render(first, n)
+
+    fresh = short_night(5, **kwargs)
+    pieces = [fresh.render(i, min(chunk_n, first + n - i)) for i in range(first, first + n, chunk_n)]
+    assert np.array_equal(np.concatenate([p[0] for p in pieces]), t_one)
+    assert np.array_equal(np.concatenate([p[1] for p in pieces]), acc_one)
+
+
+def test_render_order_does_not_matter() -> None:
+    night = short_night(6)
+    forward = night.render(0, 30_000)[1]
+    backward = short_night(6)
+    parts = [backward.render(i, 3_000)[1] for i in range(27_000, -1, -3_000)]
+    assert np.array_equal(np.concatenate(parts[::-1]), forward)
+
+
+def test_render_rejects_samples_outside_the_night() -> None:
+    night = short_night()
+    with pytest.raises(ValueError):
+        night.render(-1, 10)
+    with pytest.raises(ValueError):
+        night.render(night.n_samples - 5, 10)
+    t, acc = night.render(night.n_samples - 5, 5)
+    assert len(t) == 5 and acc.shape == (5, 3)
+    assert night.render(0, 0)[1].shape == (0, 3)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"seed": -1}, {"start": "noon"}, {"duration_s": 30.0}, {"rate_hz": 0.0}],
+)
+def test_bad_arguments_are_rejected(kwargs: dict[str, object]) -> None:
+    args: dict[str, object] = {"seed": 1, "rate_hz": 100.0, "duration_s": 600.0, **kwargs}
+    with pytest.raises(ValueError):
+        SimulatedNight(**args)  # type: ignore[arg-type]
+
+
+# --- clock ---------------------------------------------------------------------------------
+
+
+def test_time_axis_runs_at_the_true_rate() -> None:
+    night = short_night(4)
+    t, _ = night.render(0, night.n_samples)
+    assert t[0] == night.start_s == 0.0
+    step = np.diff(t)
+    assert (step > 0).all()
+    assert np.allclose(step, 1.0 / night.true_rate_hz, rtol=1e-6)
+    assert t[-1] < night.start_s + night.duration_s <= t[-1] + 1.5 / night.true_rate_hz
+    errors = [SimulatedNight(s, 100.0, 600.0).true_rate_hz / 100.0 - 1.0 for s in range(20)]
+    assert max(abs(e) for e in errors) <= 0.02
+    assert max(errors) - min(errors) > 0.01  # the error really is drawn, not fixed
+
+
+# --- physics -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_in_bed_gravity_is_one_g(seed: int) -> None:
+    night = short_night(seed, params=QUIET)
+    _, acc = render_span(night, *in_bed_quiet_span(night, 120.0))
+    assert np.linalg.norm(acc.mean(axis=0)) == pytest.approx(1.0, abs=0.02)
+    assert np.linalg.norm(acc, axis=1).mean() == pytest.approx(1.0, abs=0.02)
+
+
+@pytest.mark.parametrize(
+    ("rate_hz", "params", "tolerance"),
+    [(100.0, NightParams(lsb_g=0.0), 0.05), (200.0, NightParams(), 0.2),
+     (400.0, NightParams(noise_density_ug_rthz=150.0, lsb_g=0.0), 0.05)],
+)
+def test_empty_bed_noise_matches_the_density(rate_hz: float, params: NightParams,
+                                             tolerance: float) -> None:
+    night = short_night(7, rate_hz=rate_hz, params=params)
+    assert night.bed_entry_s > 55.0
+    _, acc = render_span(night, 0.0, 55.0)
+    expected = params.noise_density_ug_rthz * 1e-6 * math.sqrt(night.true_rate_hz / 2)
+    assert acc.std(axis=0) == pytest.approx([expected] * 3, rel=tolerance)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_breathing_dominates_below_1_hz_in_bed(seed: int) -> None:
+    night = short_night(seed, params=QUIET)
+    rate = night.true_rate_hz
+    _, acc = render_span(night, *in_bed_quiet_span(night, 300.0))
+    slow = band(acc, rate, 0.0, 1.0)
+    axis = int(np.argmax(slow.std(axis=0)))
+    spectrum = np.abs(np.fft.rfft(slow[:, axis]))
+    f = np.fft.rfftfreq(len(slow), 1.0 / rate)
+    spectrum[f < 0.05] = 0.0
+    assert 0.2 <= f[int(np.argmax(spectrum))] <= 1 / 3
+    # ... and it is the sleeper's: the empty bed has only noise there.
+    _, empty = render_span(night, 0.0, 55.0)
+    in_band = band(acc, rate, 0.15, 0.45).std(axis=0).max()
+    assert in_band > 1.4 * band(empty, rate, 0.15, 0.45).std(axis=0).max()
+    # Breathing moves the surface by about a milligram (0.3-2 mg tilt, 0.3-2 mg vertical).
+    assert 0.0002 < slow.std(axis=0).max() < 0.003
+
+
+def test_heartbeat_rings_the_bed_50_to_70_times_a_minute() -> None:
+    params = NightParams(noise_density_ug_rthz=0.0, lsb_g=0.0, jerk_rate_scale=0.0,
+                         limb_rate_scale=0.0, posture_rate_scale=0.0)
+    night = short_night(2, params=params)
+    rate = night.true_rate_hz
+    _, acc = render_span(night, *in_bed_quiet_span(night, 120.0))
+    fast = np.linalg.norm(band(acc, rate, 3.0, 20.0), axis=1)
+    assert 0.0002 < fast.max() < 0.0015
+    envelope = np.convolve(fast, np.ones(10) / 10, mode="same")
+    envelope -= envelope.mean()
+    corr = np.correlate(envelope, envelope, mode="full")[len(envelope) - 1 :]
+    lags_s = np.arange(len(corr)) / rate
+    window = (lags_s > 0.6) & (lags_s < 1.6)
+    period_s = lags_s[window][int(np.argmax(corr[window]))]
+    assert 60 / 72 <= period_s <= 60 / 48
+
+
+def test_posture_change_moves_the_gravity_direction() -> None:
+    params = NightParams(jerk_rate_scale=0.0, limb_rate_scale=0.0)
+    night = SimulatedNight(8, 50.0, EIGHT_H_S, params=params)
+    truth = night.truth
+    moved, stayed = 0, 0
+    for before, event, after in zip(truth, truth[1:], truth[2:], strict=False):
+        if event.type != "posture_change":
+            continue
+        if event.onset_s - before.offset_s < 25 or after.onset_s - event.offset_s < 25:
+            continue
+        _, pre = render_span(night, event.onset_s - 22.0, event.onset_s - 2.0)
+        _, post = render_span(night, event.offset_s + 2.0, event.offset_s + 22.0)
+        assert 0.25 < angle_deg(pre.mean(axis=0), post.mean(axis=0)) < 3.3
+        moved += 1
+        if after.onset_s - event.offset_s > 45:
+            # The same comparison with nothing in between: gravity stays put.
+            _, still = render_span(night, event.offset_s + 22.0, event.offset_s + 42.0)
+            assert angle_deg(post.mean(axis=0), still.mean(axis=0)) < 0.05
+            stayed += 1
+    assert moved >= 3 and stayed >= 1
+
+
+@pytest.mark.parametrize("kind", ["jerk", "limb_movement"])
+def test_rendered_movements_have_their_labelled_peak(kind: str) -> None:
+    night = SimulatedNight(3, 200.0, EIGHT_H_S, params=NOISELESS)
+    lo_hz = 1.5 if kind == "jerk" else 0.7
+    events = [e for e in night.truth if e.type == kind][:12]
+    assert len(events) >= 5
+    for e in events:
+        _, acc = render_span(night, e.onset_s - 4.0, e.offset_s + 4.0)
+        moved = np.linalg.norm(band(acc, night.true_rate_hz, lo_hz, 40.0), axis=1)
+        assert 0.6 * e.peak_g < moved.max() < 1.25 * e.peak_g + 0.001, e
+        # Before the label the bed is still (only the heartbeat's sub-mg ringing).
+        _, calm = render_span(night, e.onset_s - 2.5, e.onset_s - 0.5)
+        assert np.linalg.norm(band(calm, night.true_rate_hz, 3.0, 40.0), axis=1).max() < 0.0025
+
+
+# --- the schedule --------------------------------------------------------------------------
+
+
+def eight_hour_nights(n: int = 5) -> list[SimulatedNight]:
+    return [SimulatedNight(seed, 100.0, EIGHT_H_S) for seed in range(n)]
+
+
+def test_labels_are_sorted_typed_and_never_overlap() -> None:
+    for night in eight_hour_nights():
+        truth = night.truth
+        assert [e.onset_s for e in truth] == sorted(e.onset_s for e in truth)
+        for a, b in itertools.pairwise(truth):
+            assert b.onset_s - a.offset_s >= 3.0
+        kinds = [e.type for e in truth]
+        assert kinds.count("bed_entry") == kinds.count("bed_exit") == 1
+        assert truth[0].type == "bed_entry" and truth[-1].type == "bed_exit"
+        assert 60.0 <= night.bed_entry_s <= 120.0
+        assert 600.0 <= night.sleep_onset_s - night.bed_entry_s <= 1800.0
+        assert night.end_s - next(e for e in truth if e.type == "bed_exit").offset_s >= 15.0
+        assert night.end_s - night.bed_exit_s <= 60.0 + 8.0
+        assert 8 <= kinds.count("posture_change") <= 20
+        for e in truth:
+            assert 0.0 < e.peak_g < 1.0
+            assert e.onset_s < e.offset_s
+            if e.type == "posture_change":
+                assert 3.0 <= e.duration_s <= 20.0
+                assert not night.sleep_onset_s <= e.onset_s <= night.sleep_onset_s + 300.0
+
+
+def test_sleep_onset_jerks_cluster_at_sleep_onset() -> None:
+    counts = []
+    for night in eight_hour_nights(8):
+        jerks = [e for e in night.truth if e.type == "jerk"]
+        onset = [e for e in jerks if e.sleep_onset]
+        counts.append(len(onset))
+        for e in onset:
+            assert night.sleep_onset_s - 600.0 <= e.onset_s <= night.sleep_onset_s + 180.0
+            assert 0.015 <= e.peak_g <= 0.4
+            assert e.duration_s < 1.0
+        sporadic = [e for e in jerks if not e.sleep_onset]
+        assert all(e.onset_s > night.sleep_onset_s + 180.0 for e in sporadic)
+        hours = (night.bed_exit_s - night.sleep_onset_s) / 3600.0
+        assert 0.5 * hours <= len(sporadic) <= 4 * hours
+    assert min(counts) >= 2 and max(counts) <= 6
+    assert len(set(counts)) > 1
+
+
+def test_some_sporadic_jerks_are_barely_above_the_noise() -> None:
+    smallest = []
+    for night in eight_hour_nights(4):
+        sporadic = [e.peak_g for e in night.truth if e.type == "jerk" and not e.sleep_onset]
+        smallest.append(min(sporadic) / night.noise_rms_g)
+    assert min(smallest) < 6.0
+    assert all(s >= 3.0 for s in smallest)
+
+
+def test_periodic_limb_movements_come_in_series() -> None:
+    for night in eight_hour_nights(6):
+        series: dict[int, list[TruthEvent]] = defaultdict(list)
+        for e in night.truth:
+            if e.series is not None:
+                assert e.type == "limb_movement"
+                series[e.series].append(e)
+        assert 1 <= len(series) <= 3
+        assert sorted(series) == list(range(1, len(series) + 1))
+        for members in series.values():
+            assert 4 <= len(members) <= 30
+            intervals = np.diff([e.onset_s for e in members])
+            assert ((intervals >= 15.0) & (intervals <= 40.0)).all()
+            assert members[0].onset_s >= night.sleep_onset_s + 300.0
+        for e in night.truth:
+            if e.type == "limb_movement":
+                assert 0.5 <= e.duration_s <= 10.0
+                assert 0.004 <= e.peak_g <= 0.04
+
+
+def test_rate_scales_switch_kinds_off() -> None:
+    night = SimulatedNight(2, 100.0, EIGHT_H_S, params=NightParams(jerk_rate_scale=0.0))
+    kinds = {e.type for e in night.truth}
+    assert "jerk" not in kinds
+    assert {"limb_movement", "posture_change"} <= kinds
+    quiet = SimulatedNight(2, 100.0, EIGHT_H_S, params=QUIET)
+    assert [e.type for e in quiet.truth] == ["bed_entry", "bed_exit"]
+
+
+def test_onset_start_begins_150_s_before_sleep_onset() -> None:
+    night = short_night(9, start="onset")
+    evening = short_night(9)
+    assert night.start_s == pytest.approx(night.sleep_onset_s - 150.0)
+    assert night.sleep_onset_s == evening.sleep_onset_s
+    assert night.bed_entry_s < night.start_s
+    t, acc = night.render(0, 1000)
+    assert t[0] == night.start_s
+    assert night.n_samples == pytest.approx(1800.0 * night.true_rate_hz, abs=1)
+    assert night.end_s == pytest.approx(night.start_s + 1800.0)
+    assert all(night.start_s <= e.onset_s and e.offset_s <= night.end_s for e in night.truth)
+    assert "bed_entry" not in {e.type for e in night.truth}
+    # Already in bed: breathing is there from the first sample.
+    assert band(acc, night.true_rate_hz, 0.1, 1.0).std(axis=0).max() > 0.0002
+
+
+def test_short_nights_still_have_a_timeline() -> None:
+    night = SimulatedNight(1, 50.0, 60.0)
+    kinds = [e.type for e in night.truth]
+    assert kinds[0] == "bed_entry" and kinds[-1] == "bed_exit"
+    assert night.render(0, night.n_samples)[1].shape == (night.n_samples, 3)
+
+
+def test_truth_event_as_dict_and_validation() -> None:
+    e = TruthEvent("limb_movement", 10.0, 12.5, 0.01, series=2)
+    d = e.as_dict()
+    assert d["duration_s"] == 2.5 and d["series"] == 2 and d["sleep_onset"] is False
+    with pytest.raises(ValueError):
+        TruthEvent("sneeze", 0.0, 1.0, 0.1)
+
+
+# --- the sensor ----------------------------------------------------------------------------
+
+
+class FakeClock:
+    """A monotonic clock that only moves when slept on (or told to)."""
+
+    def __init__(self) -> None:
+        self.now_s = 1000.0
+        self.naps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now_s
+
+    def sleep(self, s: float) -> None:
+        assert s > 0
+        self.naps.append(s)
+        self.now_s += s
+
+
+def test_sensor_meets_the_protocol() -> None:
+    night = short_night(1, start="onset")
+    sensor = SimulatedSensor(night, speed=60.0, wall_time_at_start=1_700_000_000.0)
+    assert isinstance(sensor, Sensor)
+    assert sensor.description == "simulated night (seed 1, 100 Hz)"
+    assert sensor.nominal_rate_hz == 100.0
+    assert sensor.wall_time_at_zero == 1_700_000_000.0 - night.start_s
+    sensor.close()
+    sensor.close()
+
+
+def test_sensor_blocks_cover_the_night_exactly_once() -> None:
+    night = short_night(2)
+    clock = FakeClock()
+    sensor = SimulatedSensor(night, speed=0.0, block_s=1.0, monotonic=clock.monotonic,
+                             sleep=clock.sleep)
+    blocks = list(sensor.blocks())
+    assert clock.naps == []
+    assert all(isinstance(b, Block) and b.rate_hz == night.true_rate_hz for b in blocks)
+    assert all(len(b) == sensor.block_n for b in blocks[:-1])
+    t = np.concatenate([b.t_s for b in blocks])
+    acc = np.concatenate([b.acc_g for b in blocks])
+    t_ref, acc_ref = night.render(0, night.n_samples)
+    assert np.array_equal(t, t_ref) and np.array_equal(acc, acc_ref)
+    assert list(sensor.blocks()) == []
+
+
+def test_sensor_paces_at_its_speed_without_drift() -> None:
+    night = SimulatedNight(3, 100.0, 120.0)
+    clock = FakeClock()
+    sensor = SimulatedSensor(night, speed=60.0, block_s=0.25, monotonic=clock.monotonic,
+                             sleep=clock.sleep)
+    begun = clock.now_s
+    late_s = 0.0
+    for count, block in enumerate(sensor.blocks()):
+        end_sim_s = block.t_s[-1] + 1.0 / night.true_rate_hz - night.start_s
+        due = begun + end_sim_s / 60.0
+        # Each block is handed out once the sped-up clock has reached its end, not before;
+        # after a slow consumer, blocks come at once until the schedule is met again.
+        assert due - 1e-9 <= clock.now_s <= due + late_s + 1e-9
+        late_s = max(0.0, late_s - 0.25 / 60.0)
+        if count == 10:
+            clock.now_s += 1.0
+            late_s = 1.0
+            naps_at_delay = len(clock.naps)
+        if count == 10 + 60 * 4 - 5:
+            assert len(clock.naps) == naps_at_delay  # caught up without waiting
+    assert len(clock.naps) > naps_at_delay
+    assert clock.now_s == pytest.approx(begun + night.n_samples / night.true_rate_hz / 60.0)
+    assert max(clock.naps) <= 0.25
+
+
+def test_sensor_naps_are_short_so_close_is_seen_quickly() -> None:
+    night = SimulatedNight(3, 100.0, 120.0)
+    clock = FakeClock()
+
+    def sleep_then_close(s: float) -> None:
+        clock.sleep(s)
+        if len(clock.naps) == 30:
+            sensor.close()
+
+    sensor = SimulatedSensor(night, speed=1.0, block_s=5.0, monotonic=clock.monotonic,
+                             sleep=sleep_then_close)
+    blocks = list(sensor.blocks())
+    assert max(clock.naps) <= 0.25
+    assert len(blocks) == 1  # the first block came after 5 s; closing stopped the second wait
+    assert len(clock.naps) == 30
+
+
+def test_sensor_resumes_where_an_abandoned_iteration_stopped() -> None:
+    night = short_night(4)
+    sensor = SimulatedSensor(night, speed=0.0, block_s=1.0)
+    first = [b for _, b in zip(range(3), sensor.blocks(), strict=False)]
+    then = next(iter(sensor.blocks()))
+    step = 1.0 / night.true_rate_hz
+    assert then.t_s[0] == pytest.approx(first[-1].t_s[-1] + step)
+
+
+def test_sensor_with_the_real_clock() -> None:
+    night = SimulatedNight(1, 25.0, 60.0)
+    sensor = SimulatedSensor(night, speed=1e5)
+    assert sum(len(b) for b in sensor.blocks()) == night.n_samples
