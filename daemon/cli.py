@@ -14,7 +14,7 @@ import re
 import sys
 import time
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any, NoReturn
@@ -136,13 +136,15 @@ def _detector_settings(c: cfg.Config) -> DetectorSettings:
 def cmd_run(args: argparse.Namespace) -> int:
     from hypnic.daemon.sensors import open_sensor
     from hypnic.daemon.service import Service, Signals
-    from hypnic.daemon.sinks import ConsoleSink, StoreSink
+    from hypnic.daemon.sinks import ConsoleSink, Sink, StoreSink
 
     config, source = cfg.load_default_or(args.config)
     config = _run_overrides(config, args)
     _setup_logging(config.logging.level)
     if args.duration is not None and args.duration <= 0:
-        raise UsageError(f"--duration: expected a positive number of seconds, got {args.duration}")
+        raise UsageError(
+            f"--duration: expected a positive number of seconds, got {args.duration:g}"
+        )
     log.info("hypnic %s, config %s", version(), source or "built-in defaults")
     if config.mqtt.host:
         log.warning("mqtt.host is set, but this build does not publish to MQTT yet")
@@ -171,8 +173,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                 log.warning("[%s] changed: that takes effect after a restart", section)
         return _detector_settings(fresh)
 
-    sinks = [
-        StoreSink(store, sensor.description, config.detection.night_boundary, sensor.nominal_rate_hz),
+    sinks: list[Sink] = [
+        StoreSink(
+            store, sensor.description, config.detection.night_boundary, sensor.nominal_rate_hz
+        ),
         ConsoleSink(),
     ]
     service = Service(
@@ -211,7 +215,8 @@ def parse_since(text: str, now: float | None = None) -> float:
         return datetime.fromisoformat(text).timestamp()
     except ValueError:
         raise UsageError(
-            f'--since: expected an ISO date/time like 2026-11-23T22:00 or an age like 12h, got "{text}"'
+            "--since: expected an ISO date/time like 2026-11-23T22:00 or an age like 12h, "
+            f'got "{text}"'
         ) from None
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 HIGHPASS_WINDOW_S = 1.0
-SMOOTH_WINDOW_S = 0.015
+SMOOTH_WINDOW_S = 0.025
 ENVELOPE_WINDOW_S = 0.1
 
 

@@ -141,7 +141,8 @@ class Segmenter:
     def _settled(self, f: Filtered) -> list[Movement]:
         if not self._settling or not len(f):
             return []
-        done, waiting = [], []
+        done: list[Movement] = []
+        waiting: list[Movement] = []
         for movement in self._settling:
             lo = movement.last_active_s + GRAVITY_AFTER_S[0]
             hi = movement.last_active_s + GRAVITY_AFTER_S[1]

@@ -95,7 +95,7 @@ def test_missing_file_says_how_to_fix(tmp_path: Path) -> None:
 def test_override_is_checked_like_the_file() -> None:
     c = cfg.override(cfg.Config(), "sensor", sim_speed=60, sim_seed=3)
     assert c.sensor.sim_speed == 60.0 and c.sensor.sim_seed == 3
-    with pytest.raises(cfg.ConfigError, match="sensor.sim_speed: expected a number 0-10000, got -1"):
+    with pytest.raises(cfg.ConfigError, match=r"sensor\.sim_speed: expected a number 0-10000, got -1"):
         cfg.override(c, "sensor", sim_speed=-1)
 
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+
 from hypnic.daemon.events import EVENT_TYPES, Event
 from hypnic.daemon.store import (
     MIGRATIONS,
