@@ -174,9 +174,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _detector_settings(fresh)
 
     sinks: list[Sink] = [
-        StoreSink(
-            store, sensor.description, config.detection.night_boundary, sensor.nominal_rate_hz
-        ),
+        StoreSink(store, sensor.description, config.detection.night_boundary),
         ConsoleSink(),
     ]
     service = Service(

@@ -80,7 +80,7 @@ class Service:
                     for sink in self.sinks:
                         self._call(
                             sink, "on_samples", self._wall0 + t0, self._wall0 + t1,
-                            len(block), block.lost_samples,
+                            len(block) / block.rate_hz, block.lost_samples,
                         )
                     if t1 >= next_status_t:
                         self._status()

@@ -22,7 +22,9 @@ NIGHT_ROW_INTERVAL_S = 60.0
 class Sink(Protocol):
     def on_event(self, event: Event, onset_wall: float) -> None: ...
 
-    def on_samples(self, first_wall: float, last_wall: float, n: int, lost: int) -> None: ...
+    def on_samples(self, first_wall: float, last_wall: float, covered_s: float, lost: int) -> None:
+        """A Block went through the detector: its wall-clock span, the time its samples cover
+        (at the measured rate) and how many samples were lost before or in it."""
 
     def close(self) -> None: ...
 
@@ -48,7 +50,7 @@ class ConsoleSink:
     def on_event(self, event: Event, onset_wall: float) -> None:
         log.info(describe_event(event, onset_wall))
 
-    def on_samples(self, first_wall: float, last_wall: float, n: int, lost: int) -> None:
+    def on_samples(self, first_wall: float, last_wall: float, covered_s: float, lost: int) -> None:
         pass
 
     def close(self) -> None:
@@ -63,13 +65,11 @@ class StoreSink:
         store: EventStore,
         sensor_description: str,
         night_boundary: str,
-        rate_hz: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.sensor = sensor_description
         self.boundary = night_boundary
-        self.rate_hz = rate_hz
         self._clock = clock
         self._night: str | None = None
         self._first_seen = 0.0
@@ -81,7 +81,7 @@ class StoreSink:
     def on_event(self, event: Event, onset_wall: float) -> None:
         self.store.add_event(event, onset_wall, night_of(onset_wall, self.boundary))
 
-    def on_samples(self, first_wall: float, last_wall: float, n: int, lost: int) -> None:
+    def on_samples(self, first_wall: float, last_wall: float, covered_s: float, lost: int) -> None:
         night = night_of(last_wall, self.boundary)
         if night != self._night:
             self._write_row()
@@ -91,7 +91,7 @@ class StoreSink:
             self._monitored_s = earlier.monitored_s if earlier else 0.0
             self._lost = earlier.lost_samples if earlier else 0
         self._last_seen = last_wall
-        self._monitored_s += n / self.rate_hz
+        self._monitored_s += covered_s
         self._lost += lost
         if self._clock() - self._written_at >= NIGHT_ROW_INTERVAL_S:
             self._write_row()
