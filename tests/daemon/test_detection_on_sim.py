@@ -1,0 +1,98 @@
+"""The detector on simulated nights: it finds the jerks and stays quiet on breathing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hypnic.daemon.detect import Detector
+from hypnic.daemon.events import Event
+from hypnic.drivers.base import Block
+from hypnic.drivers.sim import NightParams, SimulatedNight, TruthEvent
+
+
+def detect(night: SimulatedNight, block_s: float = 60.0, until_s: float | None = None) -> list[Event]:
+    detector = Detector()
+    events: list[Event] = []
+    n = max(1, int(block_s * night.rate_hz))
+    end = night.n_samples
+    if until_s is not None:
+        end = min(end, int((until_s - night.start_s) * night.true_rate_hz))
+    for first in range(0, end, n):
+        t, acc = night.render(first, min(n, end - first))
+        events += detector.feed(Block(t, acc, night.true_rate_hz))
+    return events + detector.finish()
+
+
+def matching(event: Event, truth: list[TruthEvent]) -> TruthEvent | None:
+    for label in truth:
+        if label.onset_s - 1.0 <= event.onset_s <= label.offset_s + 0.5:
+            return label
+    return None
+
+
+@pytest.fixture(scope="module")
+def onset_nights() -> list[tuple[SimulatedNight, list[Event]]]:
+    nights = [SimulatedNight(seed=s, rate_hz=100.0, duration_s=3600.0, start="onset")
+              for s in (11, 12, 13)]
+    return [(night, detect(night)) for night in nights]
+
+
+def test_simulated_jerks_are_found(onset_nights) -> None:
+    found = total = 0
+    for night, events in onset_nights:
+        # Jerks clearly above the sensor's noise: 5x its rms.
+        clear = [e for e in night.truth if e.type == "jerk" and e.peak_g > 5 * night.noise_rms_g]
+        for label in clear:
+            total += 1
+            found += any(
+                e.type == "jerk" and abs(e.onset_s - label.onset_s) <= 0.1 for e in events
+            )
+    assert total >= 8
+    assert found / total >= 0.9, f"{found}/{total} jerks found"
+
+
+def test_every_detection_is_a_real_movement(onset_nights) -> None:
+    for night, events in onset_nights:
+        unmatched = [e for e in events if matching(e, night.truth) is None]
+        assert unmatched == []
+
+
+def test_sleep_start_jerks_are_flagged(onset_nights) -> None:
+    near_onset = [
+        e for night, events in onset_nights for e in events
+        if e.type == "jerk" and e.onset_s < night.sleep_onset_s + 180
+    ]
+    assert near_onset and all(e.sleep_onset for e in near_onset)
+
+
+def test_quiet_breathing_and_heartbeat_give_no_events() -> None:
+    # An ADXL345's noise and quantisation, and an ADXL355's (where the heartbeat stands out).
+    for seed, density, lsb in ((21, 300.0, 0.0039), (22, 25.0, 0.0)):
+        params = NightParams(
+            jerk_rate_scale=0, limb_rate_scale=0, posture_rate_scale=0,
+            noise_density_ug_rthz=density, lsb_g=lsb,
+        )
+        night = SimulatedNight(seed=seed, rate_hz=200.0, duration_s=1800.0, start="onset",
+                               params=params)
+        # Everything up to getting out of bed: breathing, heartbeat and noise only.
+        assert [t.type for t in night.truth] == ["bed_exit"]
+        assert detect(night, until_s=night.bed_exit_s - 5.0) == []
+
+
+def test_block_size_does_not_change_events_on_a_simulated_night() -> None:
+    night = SimulatedNight(seed=31, rate_hz=100.0, duration_s=900.0, start="onset")
+    reference = detect(night, block_s=60.0)
+    assert any(e.type == "jerk" for e in reference)
+    assert detect(night, block_s=0.25) == reference
+    assert detect(night, block_s=1 / night.rate_hz) == reference
+
+
+def test_onsets_land_within_50_ms_of_the_truth(onset_nights) -> None:
+    errors = []
+    for night, events in onset_nights:
+        for e in events:
+            label = matching(e, night.truth)
+            if e.type == "jerk" and label is not None and label.type == "jerk":
+                errors.append(abs(e.onset_s - label.onset_s))
+    assert errors and float(np.median(errors)) <= 0.05 and max(errors) <= 0.1
