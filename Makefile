@@ -42,7 +42,8 @@ $(VENV)/.apt:
 	  if [ -n "$$missing" ]; then \
 	    echo "installing apt packages:$$missing"; \
 	    $(SUDO) apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
+	      $$missing >/dev/null || exit 1; \
 	  fi; \
 	else echo "not a Debian system: make sure$(foreach p,$(APT_BUILD), $(p)) (or their equivalents) are installed"; fi
 	$(PYTHON) -m venv $(VENV)
