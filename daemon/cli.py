@@ -160,6 +160,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         store.close()
         raise
 
+    running = [config]  # what the last successful reload applied
+
     def reload() -> DetectorSettings | None:
         try:
             fresh, _ = cfg.load_default_or(args.config)
@@ -169,8 +171,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             return None
         logging.getLogger().setLevel(fresh.logging.level.upper())
         for section in ("sensor", "storage", "mqtt", "gpio"):
-            if getattr(fresh, section) != getattr(config, section):
+            if getattr(fresh, section) != getattr(running[0], section):
                 log.warning("[%s] changed: that takes effect after a restart", section)
+        if fresh.detection.night_boundary != running[0].detection.night_boundary:
+            log.warning("detection.night_boundary changed: that takes effect after a restart")
+        running[0] = fresh
         return _detector_settings(fresh)
 
     sinks: list[Sink] = [
@@ -236,9 +241,7 @@ def cmd_events(args: argparse.Namespace) -> int:
             if night is None:
                 print("no nights logged yet")
                 return 0
-        events = store.events(since=since, night=night)
-        if args.limit is not None:
-            events = events[-args.limit :]
+        events = store.events(since=since, night=night, limit=args.limit)
     if args.json:
         print(json.dumps([e.as_dict() for e in events], indent=2))
         return 0

@@ -455,3 +455,12 @@ def test_sensor_with_the_real_clock() -> None:
     night = SimulatedNight(1, 25.0, 60.0)
     sensor = SimulatedSensor(night, speed=1e5)
     assert sum(len(b) for b in sensor.blocks()) == night.n_samples
+
+
+def test_truth_labels_use_the_detectors_event_types() -> None:
+    # drivers/ may not import from daemon/ (data flows one way), so the simulator keeps its own
+    # copy of the names; this keeps the two from drifting apart.
+    from hypnic.daemon.events import EVENT_TYPES
+    from hypnic.drivers.sim.truth import TRUTH_TYPES
+
+    assert TRUTH_TYPES == EVENT_TYPES
