@@ -73,6 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--format", choices=("text", "jsonl"), default="text")
     rp.add_argument("--sensitivity", type=int, help="override detection.sensitivity (1-10)")
 
+    doc = sub.add_parser("doctor", help="check I2C, permissions, the sensor, its interrupt, MQTT")
+    _config_arg(doc)
+    doc.add_argument("--sensor", choices=cfg.SENSOR_TYPES, help="override sensor.type")
+    doc.add_argument("--json", action="store_true", help="print the checks as JSON")
+
     sim = sub.add_parser("simulate", help="write a simulated night as a recording + truth.json")
     sim.add_argument("--seed", type=int, default=1)
     sim.add_argument("--duration", type=float, default=3600.0, metavar="S")
@@ -155,7 +160,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     store = EventStore.open(data_dir)
     log.info("event log %s", store.path)
     try:
-        sensor = open_sensor(config.sensor)
+        sensor = open_sensor(config.sensor, config.gpio)
     except BaseException:
         store.close()
         raise
@@ -334,9 +339,31 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from hypnic.daemon.doctor import run_checks
+
+    config, _ = cfg.load_default_or(args.config)
+    if args.sensor is not None:
+        # A doctor run on the simulated sensor is as fast as the CPU allows.
+        config = cfg.override(config, "sensor", type=args.sensor, sim_speed=0)
+    logging.basicConfig(level=logging.ERROR, force=True)
+    checks = run_checks(config)
+    if args.json:
+        print(json.dumps([c.as_dict() for c in checks], indent=2))
+    else:
+        for check in checks:
+            print(check.line())
+    failed = sum(c.status == "FAIL" for c in checks)
+    if not args.json:
+        print(f"{len(checks) - failed} passed or skipped, {failed} failed" if failed
+              else "all checks passed")
+    return 1 if failed else 0
+
+
 COMMANDS = {
     "run": cmd_run,
     "events": cmd_events,
     "replay": cmd_replay,
     "simulate": cmd_simulate,
+    "doctor": cmd_doctor,
 }

@@ -18,10 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from hypnic.drivers.chips import CHIPS
+
 DEFAULT_CONFIG_PATH = Path("/etc/hypnic/hypnic.toml")
 
-#: Sensor types this build can drive. Real chips are added beside "sim" as their drivers land.
-SENSOR_TYPES = ("sim",)
+#: Chip families with a driver, by config name.
+CHIP_KEYS = tuple(CHIPS)
+#: What sensor.type may be.
+SENSOR_TYPES = ("auto", "sim", *CHIP_KEYS)
 
 
 class ConfigError(Exception):
@@ -88,16 +92,16 @@ def text(pattern: str = r"(?s).*", what: str = "a string") -> Check:
     return check
 
 
-def optional_int(lo: int, hi: int, what: str) -> Check:
+def optional_int(lo: int, hi: int, what: str, none_word: str = "none") -> Check:
     inner = integer(lo, hi)
 
     def check(v: Any) -> int | None:
-        if v == "none" or v is None:
+        if v == none_word or v is None:
             return None
         try:
             return int(inner(v))
         except _Expected:
-            raise _Expected(f'{what} ({lo}-{hi}) or "none"') from None
+            raise _Expected(f'{what} ({lo}-{hi}) or "{none_word}"') from None
 
     return check
 
@@ -109,8 +113,24 @@ def setting(default: T, check: Check, doc: str) -> T:
 
 @dataclass(frozen=True)
 class SensorConfig:
-    type: str = setting("sim", one_of(*SENSOR_TYPES), "which sensor to read")
-    rate_hz: int = setting(200, integer(25, 1600), "output data rate asked of the chip")
+    type: str = setting(
+        "auto",
+        one_of(*SENSOR_TYPES),
+        '"auto" finds any supported chip on the bus; "sim" is the simulated night',
+    )
+    bus: int = setting(1, integer(0, 255), "I2C bus number: /dev/i2c-<bus>")
+    address: int | None = setting(
+        None,
+        optional_int(0x03, 0x77, "a 7-bit I2C address", none_word="auto"),
+        'the chip\'s I2C address; "auto" tries the chip\'s usual addresses',
+    )
+    rate_hz: int = setting(200, integer(25, 1600), "output data rate; the chip's nearest is used")
+    range_g: int = setting(
+        2, integer(2, 16), "full-scale range in g; the chip's smallest that holds it"
+    )
+    sim_chip: str = setting(
+        "adxl345", one_of(*CHIP_KEYS), "the chip the simulated night is read through"
+    )
     sim_seed: int = setting(1, integer(0, 2**31 - 1), "seed of the simulated night")
     sim_speed: float = setting(
         1.0, number(0, 10000), "simulated seconds per wall second; 0 runs as fast as possible"

@@ -74,9 +74,13 @@ class Accelerometer:
         return self._wall0
 
     def close(self) -> None:
+        """Stop streaming and release the interrupt line and the bus."""
         if not self._closed:
             self._closed = True
             self.waiter.close()
+            close_bus = getattr(self.driver.device.bus, "close", None)
+            if close_bus is not None:
+                close_bus()
 
     def blocks(self) -> Iterator[Block]:
         setup_needed = True

@@ -14,8 +14,8 @@ from gpiozero import DigitalInputDevice
 
 from hypnic.drivers.timebase import Clock
 
-#: How finely a simulated clock is stepped while waiting on a line.
-SIMULATED_STEP_S = 0.002
+#: A simulated clock is stepped in this fraction of the wait's timeout while watching a line.
+SIMULATED_STEPS_PER_TIMEOUT = 16
 
 
 class DataWaiter(Protocol):
@@ -63,9 +63,10 @@ class PinWaiter:
         else:
             # A simulated clock only moves when stepped: step it and look at the line.
             deadline = self.clock.monotonic() + timeout_s
+            step_s = timeout_s / SIMULATED_STEPS_PER_TIMEOUT
             ready = bool(self.device.is_active)
             while not ready and self.clock.monotonic() < deadline:
-                self.clock.sleep(SIMULATED_STEP_S)
+                self.clock.sleep(step_s)
                 ready = bool(self.device.is_active)
         self.edges_seen += ready
         return ready

@@ -65,12 +65,17 @@ class Register:
     reset: int = 0x00
     writable: bool = True
     fields: tuple[Field, ...] = ()
+    # Looked up on every register access of driver and emulator: indexed once.
+    _by_name: dict[str, Field] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {f.name: f for f in self.fields})
 
     def field(self, name: str) -> Field:
-        for f in self.fields:
-            if f.name == name:
-                return f
-        raise KeyError(f"{self.name} has no field {name}")
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise KeyError(f"{self.name} has no field {name}") from None
 
 
 class RegisterMap:

@@ -3,7 +3,7 @@
 A driver never calls ``time`` directly; it is handed a Clock. On a Pi that is
 ``SystemClock``. With an emulated chip it is a ``VirtualClock`` (time moves only when the
 driver sleeps, so a night runs as fast as the CPU allows and tests are deterministic) or a
-``ScaledClock`` (simulated time runs ``speed`` times faster than real time, for demos).
+``PacedClock`` (the same, held to ``speed`` times real time, for demos).
 Emulated chips subscribe to a simulated clock to produce samples, raise interrupt lines and
 fill their FIFOs as time advances.
 """
@@ -68,23 +68,21 @@ class VirtualClock(Clock):
         self._advanced()
 
 
-class ScaledClock(Clock):
-    """Simulated time running ``speed`` times faster than the real monotonic clock."""
-
-    runs_by_itself = False  # the emulated chip advances only when the driver looks
+class PacedClock(VirtualClock):
+    """Simulated time that moves only when someone sleeps, held to at most ``speed`` times
+    real time. Like a VirtualClock, nothing happens between sleeps, so an emulated chip never
+    overflows because the host was busy; unlike one, a demo runs at a watchable pace."""
 
     def __init__(self, speed: float, start_s: float = 0.0) -> None:
-        super().__init__()
+        super().__init__(start_s)
         self.speed = speed
         self._start_s = start_s
         self._real0 = time.monotonic()
 
-    def monotonic(self) -> float:
-        return self._start_s + (time.monotonic() - self._real0) * self.speed
-
     def sleep(self, seconds: float) -> None:
-        # Sleep in short slices so a stop request is noticed within a fraction of a second.
-        deadline = time.monotonic() + max(seconds, 0.0) / self.speed
-        while (left := deadline - time.monotonic()) > 0:
+        self.now_s += max(seconds, 0.0)
+        # Wait for real time to catch up, in short slices so a stop request is seen quickly.
+        due = self._real0 + (self.now_s - self._start_s) / self.speed
+        while (left := due - time.monotonic()) > 0:
             time.sleep(min(left, 0.1))
         self._advanced()

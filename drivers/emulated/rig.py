@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,7 @@ def build_rig(
     int_pin: int | None = None,
     pin_factory: Any = None,
     model: str | None = None,
+    status: Callable[[str], None] | None = None,
 ) -> Rig:
     """Emulated ``key`` chip fed by ``source``, its real driver, and the acquisition loop.
 
@@ -50,4 +52,4 @@ def build_rig(
                           model=model)
     bus = EmulatedBus(chip)
     driver = CHIPS[key](Device(bus, chip.address, CHIPS[key].burst_flag), rate_hz, range_g, clock)
-    return Rig(clock, bus, chip, driver, Accelerometer(driver, clock, waiter))
+    return Rig(clock, bus, chip, driver, Accelerometer(driver, clock, waiter, status))
