@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from hypnic.drivers.base import Block, Sensor
-from hypnic.drivers.sim import NightParams, SimulatedNight, SimulatedSensor, TruthEvent
+from hypnic.drivers.sim import NightParams, SimulatedNight, TruthEvent
 
 F64 = NDArray[np.float64]
 #: Only getting in and out of bed: nothing else moves.
@@ -354,107 +353,7 @@ def test_truth_event_as_dict_and_validation() -> None:
         TruthEvent("sneeze", 0.0, 1.0, 0.1)
 
 
-# --- the sensor ----------------------------------------------------------------------------
-
-
-class FakeClock:
-    """A monotonic clock that only moves when slept on (or told to)."""
-
-    def __init__(self) -> None:
-        self.now_s = 1000.0
-        self.naps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now_s
-
-    def sleep(self, s: float) -> None:
-        assert s > 0
-        self.naps.append(s)
-        self.now_s += s
-
-
-def test_sensor_meets_the_protocol() -> None:
-    night = short_night(1, start="onset")
-    sensor = SimulatedSensor(night, speed=60.0, wall_time_at_start=1_700_000_000.0)
-    assert isinstance(sensor, Sensor)
-    assert sensor.description == "simulated night (seed 1, 100 Hz)"
-    assert sensor.nominal_rate_hz == 100.0
-    assert sensor.wall_time_at_zero == 1_700_000_000.0 - night.start_s
-    sensor.close()
-    sensor.close()
-
-
-def test_sensor_blocks_cover_the_night_exactly_once() -> None:
-    night = short_night(2)
-    clock = FakeClock()
-    sensor = SimulatedSensor(night, speed=0.0, block_s=1.0, monotonic=clock.monotonic,
-                             sleep=clock.sleep)
-    blocks = list(sensor.blocks())
-    assert clock.naps == []
-    assert all(isinstance(b, Block) and b.rate_hz == night.true_rate_hz for b in blocks)
-    assert all(len(b) == sensor.block_n for b in blocks[:-1])
-    t = np.concatenate([b.t_s for b in blocks])
-    acc = np.concatenate([b.acc_g for b in blocks])
-    t_ref, acc_ref = night.render(0, night.n_samples)
-    assert np.array_equal(t, t_ref) and np.array_equal(acc, acc_ref)
-    assert list(sensor.blocks()) == []
-
-
-def test_sensor_paces_at_its_speed_without_drift() -> None:
-    night = SimulatedNight(3, 100.0, 120.0)
-    clock = FakeClock()
-    sensor = SimulatedSensor(night, speed=60.0, block_s=0.25, monotonic=clock.monotonic,
-                             sleep=clock.sleep)
-    begun = clock.now_s
-    late_s = 0.0
-    for count, block in enumerate(sensor.blocks()):
-        end_sim_s = block.t_s[-1] + 1.0 / night.true_rate_hz - night.start_s
-        due = begun + end_sim_s / 60.0
-        # Each block is handed out once the sped-up clock has reached its end, not before;
-        # after a slow consumer, blocks come at once until the schedule is met again.
-        assert due - 1e-9 <= clock.now_s <= due + late_s + 1e-9
-        late_s = max(0.0, late_s - 0.25 / 60.0)
-        if count == 10:
-            clock.now_s += 1.0
-            late_s = 1.0
-            naps_at_delay = len(clock.naps)
-        if count == 10 + 60 * 4 - 5:
-            assert len(clock.naps) == naps_at_delay  # caught up without waiting
-    assert len(clock.naps) > naps_at_delay
-    assert clock.now_s == pytest.approx(begun + night.n_samples / night.true_rate_hz / 60.0)
-    assert max(clock.naps) <= 0.25
-
-
-def test_sensor_naps_are_short_so_close_is_seen_quickly() -> None:
-    night = SimulatedNight(3, 100.0, 120.0)
-    clock = FakeClock()
-
-    def sleep_then_close(s: float) -> None:
-        clock.sleep(s)
-        if len(clock.naps) == 30:
-            sensor.close()
-
-    sensor = SimulatedSensor(night, speed=1.0, block_s=5.0, monotonic=clock.monotonic,
-                             sleep=sleep_then_close)
-    blocks = list(sensor.blocks())
-    assert max(clock.naps) <= 0.25
-    assert len(blocks) == 1  # the first block came after 5 s; closing stopped the second wait
-    assert len(clock.naps) == 30
-
-
-def test_sensor_resumes_where_an_abandoned_iteration_stopped() -> None:
-    night = short_night(4)
-    sensor = SimulatedSensor(night, speed=0.0, block_s=1.0)
-    first = [b for _, b in zip(range(3), sensor.blocks(), strict=False)]
-    then = next(iter(sensor.blocks()))
-    step = 1.0 / night.true_rate_hz
-    assert then.t_s[0] == pytest.approx(first[-1].t_s[-1] + step)
-
-
-def test_sensor_with_the_real_clock() -> None:
-    night = SimulatedNight(1, 25.0, 60.0)
-    sensor = SimulatedSensor(night, speed=1e5)
-    assert sum(len(b) for b in sensor.blocks()) == night.n_samples
+# --- vocabulary ------------------------------------------------------------------------------
 
 
 def test_truth_labels_use_the_detectors_event_types() -> None:
