@@ -243,3 +243,17 @@ def test_burst_reads_use_one_combined_transfer(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(rig.bus, "i2c_rdwr", lambda *m: (calls.append(len(m)), real(*m))[1])
     Device(rig.bus, rig.chip.address).read_burst(0x32, 40)
     assert calls == [2]  # address write + 40-byte read, past the 32-byte SMBus limit
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_slow_transfers_cause_overruns_that_are_counted(key: str) -> None:
+    rig = build_rig(key, VirtualClock())
+    take(rig, 2.0)
+    # Each transfer now takes long enough for the FIFO to overflow between reads.
+    fifo_s = rig.driver.spec.fifo_capacity / rig.driver.rate_hz
+    rig.bus.slow_s = fifo_s
+    after = take(rig, 20.0)
+    rig.bus.slow_s = 0.0
+    assert rig.sensor.overruns > 0 and rig.sensor.lost_samples > 0
+    assert any(b.gap_before[0] for b in after)
+    assert all(np.all(np.diff(b.t_s) > 0) for b in after)
