@@ -18,7 +18,7 @@ import numpy as np
 
 from hypnic.drivers.base import Block
 from hypnic.drivers.bus import BusError
-from hypnic.drivers.chip import ChipDriver
+from hypnic.drivers.chip import ChipDriver, ChipFault
 from hypnic.drivers.clock import SampleClock
 from hypnic.drivers.irq import DataWaiter, PollingWaiter
 from hypnic.drivers.timebase import Clock
@@ -29,10 +29,6 @@ BACKOFF_FIRST_S = 0.05
 BACKOFF_MAX_S = 1.0
 #: With no data for this long the chip is asked whether it is still configured.
 SILENCE_CHECK_S = 1.0
-
-
-class ChipFault(Exception):
-    """The chip answered, but not as the chip we configured (wrong identity, lost setup)."""
 
 
 class Accelerometer:
@@ -109,7 +105,8 @@ class Accelerometer:
                         if not self.driver.is_configured():
                             raise ChipFault("the chip lost its configuration (reset?)")
                     continue
-            except (BusError, ChipFault) as exc:
+            except (BusError, ChipFault, ValueError) as exc:
+                # ValueError: a reply that does not decode (garbled bytes, a count out of range)
                 failures += 1
                 setup_needed = True
                 self._trouble(exc, failures)

@@ -58,7 +58,7 @@ class SMBusLike(Protocol):
 
 
 class Device:
-    """One chip at one address. ``register_flag`` is OR-ed into the register byte of a burst
+    """One chip at one address. ``burst_flag`` is OR-ed into the register byte of a burst
     (the LIS3DH only auto-increments when bit 7 of the address byte is set)."""
 
     def __init__(self, bus: SMBusLike, address: int, burst_flag: int = 0x00) -> None:

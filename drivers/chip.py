@@ -21,6 +21,11 @@ from hypnic.drivers.registers import RegisterMap
 from hypnic.drivers.timebase import Clock
 
 
+class ChipFault(Exception):
+    """The chip answered, but not as the chip we configured (wrong identity, lost setup,
+    a failed reset). The acquisition loop backs off and sets the chip up again."""
+
+
 @dataclass(frozen=True)
 class ChipSpec:
     """Facts about a chip family (from ``../shared/reference/sensors.md`` and datasheets).

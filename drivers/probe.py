@@ -30,7 +30,7 @@ def probe(
             continue
         for address in driver.spec.addresses:
             try:
-                model = driver.identify(Device(bus, address))
+                model = driver.identify(Device(bus, address, driver.burst_flag))
             except BusError:
                 continue  # nothing at that address (or it is not answering)
             if model is not None:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from hypnic.drivers.chip import ChipDriver
 from hypnic.drivers.chips.adxl345 import ADXL345
+from hypnic.drivers.chips.adxl355 import ADXL355
+from hypnic.drivers.chips.lis3dh import LIS3DH
 
 #: Every supported chip family by its config name, in the order auto-detection tries them.
 CHIPS: dict[str, type[ChipDriver]] = {
     "adxl345": ADXL345,
+    "lis3dh": LIS3DH,
+    "adxl355": ADXL355,
 }

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from hypnic.drivers.emulated.adxl345 import EmulatedADXL345
+from hypnic.drivers.emulated.adxl355 import EmulatedADXL355
 from hypnic.drivers.emulated.base import EmulatedChip
+from hypnic.drivers.emulated.lis3dh import EmulatedLIS3DH
 
 #: An emulator for every chip in hypnic.drivers.chips.CHIPS, by the same key.
 EMULATORS: dict[str, type[EmulatedChip]] = {
     "adxl345": EmulatedADXL345,
+    "lis3dh": EmulatedLIS3DH,
+    "adxl355": EmulatedADXL355,
 }
