@@ -32,6 +32,7 @@ pytest: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/replay_speed.py
+	$(BIN)/python bench/acquisition.py
 
 $(VENV)/.apt:
 	@if command -v dpkg-query >/dev/null 2>&1; then \
