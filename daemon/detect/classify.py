@@ -65,7 +65,11 @@ def measure(
     peak_g = float(motion.max())
     edge_g = min(max(threshold_on_g, EDGE_FRACTION * peak_g), peak_g)
     i_peak = int(np.argmax(env))
-    low_before = np.flatnonzero(env[:i_peak] < max(threshold_on_g, EDGE_FRACTION * env[i_peak]))
+    # The rise that matters is the first one over the on-threshold: when two bursts were merged
+    # into one movement, the first must not vanish behind a higher second.
+    above_on = np.flatnonzero(env > threshold_on_g)
+    i_first = int(above_on[0]) if len(above_on) else i_peak
+    low_before = np.flatnonzero(env[:i_first] < max(threshold_on_g, EDGE_FRACTION * env[i_first]))
     rise_start = int(low_before[-1]) if len(low_before) else 0
     strong = np.flatnonzero(motion >= edge_g)
     rising = strong[strong >= rise_start]

@@ -155,9 +155,15 @@ class Detector:
         return self._events(self._segmenter.process(out, on_g, off_g))
 
     def _break(self) -> list[Event]:
-        """A gap or the end: complete the filters' tail and close everything open."""
+        """A gap or the end: complete the filters' tail and close everything open.
+
+        The tail is computed by holding the last sample, which turns a noisy last sample into
+        a step; so, as after a gap, no movement may start in it."""
         assert self._front is not None and self._segmenter is not None
-        events = self._analyse(self._front.flush())
+        tail = self._front.flush()
+        if len(tail):
+            self._suppress_until_s = max(self._suppress_until_s, float(tail.t_s[-1]) + 1e-9)
+        events = self._analyse(tail)
         return events + self._events(self._segmenter.close_now())
 
     def _events(self, movements: list[Movement]) -> list[Event]:

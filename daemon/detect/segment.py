@@ -103,7 +103,9 @@ class Segmenter:
                 if end >= pos:
                     self._append(_part(f, pos, end + 1), above_off[pos : end + 1])
                 closed.append(self._close())
-                pos = end + 1
+                # The movement may have ended in an earlier frame: look for the next one from
+                # the start of this frame at the earliest.
+                pos = max(end + 1, 0)
                 continue
             self._append(_part(f, pos, n), above_off[pos:n])
             self._quiet_n = n - 1 - int(edges[-1])

@@ -15,13 +15,14 @@ from hypnic.drivers.base import Block
 RATE_HZ = 200.0
 
 
-def quiet_bed(duration_s: float, seed: int = 0, rate_hz: float = RATE_HZ) -> tuple[np.ndarray, np.ndarray]:
-    """Gravity on a tilted axis, breathing as a slow tilt, white sensor noise of 3 mg."""
+def quiet_bed(duration_s: float, seed: int = 0, rate_hz: float = RATE_HZ,
+              noise_g: float = 0.003) -> tuple[np.ndarray, np.ndarray]:
+    """Gravity on a tilted axis, breathing as a slow tilt, white sensor noise (3 mg rms)."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(duration_s * rate_hz)) / rate_hz
     acc = np.tile([0.05, -0.3, 0.95], (len(t), 1))
     acc[:, 0] += 0.002 * np.sin(2 * np.pi * 0.25 * t) + 0.0007 * np.sin(2 * np.pi * 0.5 * t)
-    acc += rng.normal(0.0, 0.003, acc.shape)
+    acc += rng.normal(0.0, noise_g, acc.shape)
     return t, acc
 
 
@@ -138,3 +139,36 @@ def test_memory_does_not_grow_with_the_length_of_the_night() -> None:
     after_long, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert after_long - after_short < 200_000
+
+
+@pytest.mark.parametrize("phase_s", [0.0, 0.2, 0.4, 0.6, 0.8])
+def test_close_jerks_are_both_found_wherever_the_frame_boundary_falls(phase_s: float) -> None:
+    t, acc = quiet_bed(120.0)
+    onsets = [60.0 + phase_s, 61.5 + phase_s]
+    for onset in onsets:
+        add_jerk(t, acc, onset, 0.05)
+    events = run(t, acc, 4096)
+    assert len(events) == 2
+    for event, onset in zip(events, onsets, strict=True):
+        assert abs(event.onset_s - onset) <= 0.05
+
+
+def test_a_noisy_last_sample_before_a_gap_is_not_a_jerk() -> None:
+    # The filters finish the samples before a gap by holding the last one; an outlier there
+    # must not read as motion.
+    t, acc = quiet_bed(120.0)
+    keep = (t < 60.39) | (t >= 70.0)
+    t, acc = t[keep], acc[keep].copy()
+    last = np.searchsorted(t, 60.39) - 1
+    acc[last] += [0.0, 0.0, 0.015]
+    gaps = np.zeros(len(t), bool)
+    gaps[last + 1] = True
+    assert run(t, acc, 1000, gaps) == []
+
+
+def test_merged_jerks_keep_the_first_onset() -> None:
+    t, acc = quiet_bed(120.0)
+    add_jerk(t, acc, 60.0, 0.05)
+    add_jerk(t, acc, 60.9, 0.06)  # close enough to merge, and a little stronger
+    events = run(t, acc, 4096)
+    assert events and abs(events[0].onset_s - 60.0) <= 0.05
