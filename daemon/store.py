@@ -433,6 +433,22 @@ def _check_writable(data_dir: Path, path: Path) -> None:
             raise StoreError(f"{p} is not writable by this user; fix its permissions")
 
 
+#: SQLite result codes (the low byte of sqlite_errorcode) that mean the FILE is bad. Anything
+#: else — a full disk, an I/O error, a read-only or unopenable folder — is the storage's fault,
+#: and the log itself must not be blamed (nor moved aside).
+_DAMAGED_CODES = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+
+def _open_error(path: Path, e: sqlite3.DatabaseError) -> StoreError:
+    code = getattr(e, "sqlite_errorcode", None)
+    if code is None or (code & 0xFF) in _DAMAGED_CODES:
+        return StoreError(f"{path} is not a readable event log ({e}); {_MOVE_ASIDE}")
+    return StoreError(
+        f"cannot use the event log {path} ({e}): check that its folder is writable by this "
+        "user and that the disk is not full; the log itself was left untouched"
+    )
+
+
 def _prepare(conn: sqlite3.Connection, path: Path, read_only: bool) -> None:
     """Check the file is a log this code can use, then set it up (and upgrade it) for writing."""
     try:
@@ -446,7 +462,7 @@ def _prepare(conn: sqlite3.Connection, path: Path, read_only: bool) -> None:
         # The log stays small (a few thousand rows a year), so checking all of it is cheap.
         check = conn.execute("PRAGMA quick_check").fetchone()[0]
     except sqlite3.DatabaseError as e:
-        raise StoreError(f"{path} is not a readable event log ({e}); {_MOVE_ASIDE}") from e
+        raise _open_error(path, e) from e
     if check != "ok":
         first = str(check).splitlines()[0]
         raise StoreError(f"{path} is damaged (integrity check: {first}); {_MOVE_ASIDE}")

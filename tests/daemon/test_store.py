@@ -560,3 +560,24 @@ def test_every_acknowledged_event_survives_kill_9(tmp_path: Path) -> None:
             stored = {e.id for e in s.events()}
         assert set(acknowledged) <= stored
     assert len(set(acknowledged)) == len(acknowledged) >= 120
+
+
+def test_a_storage_fault_does_not_blame_a_healthy_log(tmp_path: Path) -> None:
+    # Found in review: a read-only folder (WAL needs its -shm file) was reported as a damaged
+    # log to be moved aside.
+    data = tmp_path / "data"
+    with EventStore.open(data) as store:
+        store.add_event(Event("jerk", 1.0, 1.2, 0.05, 3.0, 5.7), 1.8e9, "2027-01-14")
+    for side in data.glob("hypnic.sqlite3-*"):
+        side.unlink()
+    _lock(data, True)
+    try:
+        with pytest.raises(StoreError) as excinfo:
+            EventStore.open(data, read_only=True).close()
+        message = one_line_error(excinfo)
+        assert "move it aside" not in message
+        assert "left untouched" in message
+    finally:
+        _lock(data, False)
+    with EventStore.open(data, read_only=True) as store:
+        assert len(store.events()) == 1
