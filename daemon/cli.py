@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import re
 import sys
@@ -27,6 +28,10 @@ from hypnic.drivers.base import SensorError
 from hypnic.drivers.recording import RecordingError
 
 log = logging.getLogger("hypnic")
+
+
+#: hypnic simulate writes at most a week of signal.
+SIMULATE_MAX_S = 7 * 86400.0
 
 
 class UsageError(Exception):
@@ -101,6 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, cfg.ConfigError, RecordingError, StoreError, SensorError) as exc:
         print(f"hypnic: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # Ctrl-C in replay or simulate: stop quietly (the daemon handles SIGINT itself).
+        print("hypnic: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:
         # `hypnic events | head` closed the pipe: not an error worth a traceback.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -146,7 +155,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     config, source = cfg.load_default_or(args.config)
     config = _run_overrides(config, args)
     _setup_logging(config.logging.level)
-    if args.duration is not None and args.duration <= 0:
+    if args.duration is not None and not (math.isfinite(args.duration) and args.duration > 0):
         raise UsageError(
             f"--duration: expected a positive number of seconds, got {args.duration:g}"
         )
@@ -191,6 +200,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         sensor, Detector(_detector_settings(config)), sinks, reload, args.duration
     )
     service.run(signals)
+    if service.unsaved:
+        log.error("stopped; %d events this run, some not saved", service.events)
+        return 1
     log.info("stopped cleanly; %d events this run", service.events)
     return 0
 
@@ -232,8 +244,8 @@ def cmd_events(args: argparse.Namespace) -> int:
     config, _ = cfg.load_default_or(args.config)
     data_dir = resolve_data_dir(args.data_dir or config.storage.data_dir)
     since = parse_since(args.since) if args.since else None
-    if args.limit is not None and args.limit < 1:
-        raise UsageError(f"--limit: expected a positive integer, got {args.limit}")
+    if args.limit is not None and not 1 <= args.limit <= 10**9:
+        raise UsageError(f"--limit: expected a whole number 1-1000000000, got {args.limit}")
     night = args.night
     if night is not None and night != "last":
         try:
@@ -307,10 +319,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from hypnic.drivers.recording import RecordingWriter
     from hypnic.drivers.sim import SimulatedNight
 
-    if not 25 <= args.rate <= 3200:
+    if not 25 <= args.rate <= 3200:  # also refuses nan
         raise UsageError(f"--rate: expected 25-3200 Hz, got {args.rate:g}")
-    if args.duration < 60:
-        raise UsageError(f"--duration: expected at least 60 s, got {args.duration:g}")
+    if not 60 <= args.duration <= SIMULATE_MAX_S:
+        raise UsageError(
+            f"--duration: expected 60-{SIMULATE_MAX_S:g} s (a week at most), got {args.duration:g}"
+        )
+    if not 0 <= args.seed <= 2**31 - 1:
+        raise UsageError(f"--seed: expected an integer 0-{2**31 - 1}, got {args.seed}")
     night = SimulatedNight(
         seed=args.seed, rate_hz=args.rate, duration_s=args.duration, start=args.start
     )

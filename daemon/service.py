@@ -62,8 +62,10 @@ class Service:
         self._reload = reload
         self._max_duration_s = max_duration_s
         self._wall0 = sensor.wall_time_at_zero or 0.0
-        self._failed: dict[tuple[int, str], int] = {}
+        self._failed: dict[tuple[int, str, str], int] = {}
         self.events: int = 0
+        #: Events a sink failed to take, by sink: the run ends with a failure status if any.
+        self.unsaved: dict[str, int] = {}
 
     def run(self, signals: Signals) -> None:
         log.info("monitoring %s", self.sensor.description)
@@ -97,25 +99,36 @@ class Service:
                     log.info("stopping on %s", ", ".join(signals.received) or "request")
                     break
         finally:
-            # Whatever ended the loop, what was detected is flushed and the log is closed.
-            self._deliver(self.detector.finish())
-            self.sensor.close()
-            for sink in self.sinks:
-                self._call(sink, "close")
-            self._status()
+            # Whatever ended the loop, what was detected is flushed and the log is closed —
+            # even if the detector itself is what failed.
+            try:
+                self._deliver(self.detector.finish())
+            finally:
+                self.sensor.close()
+                for sink in self.sinks:
+                    self._call(sink, "close")
+                self._status()
+                for name, count in self.unsaved.items():
+                    log.error("%d events could not be passed to %s (see the errors above)",
+                              count, name)
 
     def _deliver(self, events: list[Event]) -> None:
         for event in events:
             self.events += 1
             onset_wall = self._wall0 + event.onset_s
             for sink in self.sinks:
-                self._call(sink, "on_event", event, onset_wall)
+                if not self._call(sink, "on_event", event, onset_wall):
+                    name = type(sink).__name__
+                    self.unsaved[name] = self.unsaved.get(name, 0) + 1
+                    # Events are rare and precious: every lost one is named.
+                    log.error("%s did not take %s at t=%.3f s", name, event.type, event.onset_s)
 
-    def _call(self, sink: Sink, method: str, *args: object) -> None:
+    def _call(self, sink: Sink, method: str, *args: object) -> bool:
         try:
             getattr(sink, method)(*args)
+            return True
         except Exception as exc:  # a failing sink degrades alone
-            key = (id(sink), type(exc).__name__)
+            key = (id(sink), method, type(exc).__name__)
             self._failed[key] = self._failed.get(key, 0) + 1
             count = self._failed[key]
             # Log the first failure and then every hundredth, so a full disk does not flood.
@@ -123,6 +136,7 @@ class Service:
                 log.error(
                     "%s.%s failed (%d times): %s", type(sink).__name__, method, count, exc
                 )
+            return False
 
     def _apply_reload(self) -> None:
         if self._reload is None:

@@ -44,6 +44,8 @@ __all__ = ["Recording", "RecordingError", "RecordingWriter", "open_recording"]
 RATE_SAMPLES = 2000
 #: A step in t longer than this many periods is a gap (samples lost), not jitter.
 GAP_PERIODS = 2.5
+#: Rates a bed sensor can have; outside them t is almost surely in the wrong unit.
+RATE_LIMITS_HZ = (10.0, 5000.0)
 #: A median magnitude in this band over the first samples means m/s² (1 g is 9.81 m/s²).
 MS2_BAND = (7.0, 12.5)
 
@@ -122,6 +124,13 @@ class Recording:
         t_head = np.concatenate([t for t, _ in self._head])[:RATE_SAMPLES]
         self._period = float(np.median(np.diff(t_head)))
         self.rate_hz = 1.0 / self._period
+        if not RATE_LIMITS_HZ[0] <= self.rate_hz <= RATE_LIMITS_HZ[1]:
+            raise fail(
+                path, "t",
+                f"its spacing gives a sample rate of {self.rate_hz:.4g} Hz, outside "
+                f"{RATE_LIMITS_HZ[0]:g}-{RATE_LIMITS_HZ[1]:g} Hz",
+                "t must be in seconds (divide milliseconds by 1000, microseconds by 1e6)",
+            )
         self._stream = self._blocks()
 
     @property

@@ -132,6 +132,13 @@ def test_bad_npz_and_unknown_suffix_and_missing_file(tmp_path: Path) -> None:
         (["replay"], "the following arguments are required: file"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         (["simulate", "--out", "x", "--rate", "5"], "--rate: expected 25-3200 Hz, got 5"),
+        (["run", "--duration", "nan"], "--duration: expected a positive number"),
+        (["run", "--duration", "inf"], "--duration: expected a positive number"),
+        (["run", "--speed", "nan"], "sensor.sim_speed: expected a number"),
+        (["simulate", "--out", "x", "--duration", "nan"], "--duration: expected 60-"),
+        (["simulate", "--out", "x", "--duration", "1e12"], "--duration: expected 60-"),
+        (["simulate", "--out", "x", "--seed", "-5"], "--seed: expected an integer 0-"),
+        (["events", "--limit", "99999999999999999999"], "--limit: expected a whole number"),
     ],
 )
 def test_bad_arguments_are_one_line(tmp_path: Path, args: list[str], expected: str) -> None:
@@ -174,3 +181,13 @@ def test_simulate_writes_a_recording_that_replays(tmp_path: Path) -> None:
     assert truth["seed"] == 2 and truth["events"]
     rows = replay_jsonl(out / "recording.csv")
     assert rows[-1]["type"] == "summary" and rows[-1]["duration_s"] > 590
+
+
+@pytest.mark.parametrize(("scale", "unit"), [(1000.0, "ms"), (1e-6, "MHz")])
+def test_t_in_the_wrong_unit_is_refused(tmp_path: Path, scale: float, unit: str) -> None:
+    # Found in review: t in ms replayed silently at 0.2 Hz; t in µs-as-seconds ran out of memory.
+    t = np.arange(2000) / 200.0 * scale
+    path = tmp_path / f"{unit}.npz"
+    np.savez(path, t=t, acc=np.tile([0.0, 0.0, 1.0], (2000, 1)))
+    line = one_line_error(hypnic("replay", str(path)))
+    assert "t must be in seconds" in line
