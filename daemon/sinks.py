@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from hypnic.daemon.events import Event
 from hypnic.daemon.store import EventStore, night_of
@@ -83,32 +83,45 @@ class StoreSink:
 
     def on_samples(self, first_wall: float, last_wall: float, covered_s: float, lost: int) -> None:
         night = night_of(last_wall, self.boundary)
+        finished = None
         if night != self._night:
-            self._write_row()
+            # Switch first, write the finished night after: if the store fails, this night's
+            # totals still start from the right place and the next write catches up.
+            finished = self._row()
+            earlier = self.store.night(night)
             self._night, self._first_seen = night, first_wall
             # After a restart within the same night, carry on from what was already logged.
-            earlier = self.store.night(night)
             self._monitored_s = earlier.monitored_s if earlier else 0.0
             self._lost = earlier.lost_samples if earlier else 0
         self._last_seen = last_wall
         self._monitored_s += covered_s
         self._lost += lost
+        if finished is not None:
+            self._write_row(finished)
         if self._clock() - self._written_at >= NIGHT_ROW_INTERVAL_S:
-            self._write_row()
+            self._write_row(self._row())
 
     def close(self) -> None:
-        self._write_row()
-        self.store.close()
+        try:
+            self._write_row(self._row())
+        finally:
+            self.store.close()
 
-    def _write_row(self) -> None:
+    def _row(self) -> dict[str, Any] | None:
         if self._night is None:
+            return None
+        return {
+            "night": self._night,
+            "first_seen": self._first_seen,
+            "last_seen": self._last_seen,
+            "monitored_s": round(self._monitored_s, 3),
+            "lost_samples": self._lost,
+            "sensor": self.sensor,
+        }
+
+    def _write_row(self, row: dict[str, Any] | None) -> None:
+        if row is None:
             return
-        self.store.update_night(
-            self._night,
-            first_seen=self._first_seen,
-            last_seen=self._last_seen,
-            monitored_s=round(self._monitored_s, 3),
-            lost_samples=self._lost,
-            sensor=self.sensor,
-        )
+        night = row.pop("night")
+        self.store.update_night(night, **row)
         self._written_at = self._clock()

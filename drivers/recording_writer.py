@@ -90,6 +90,12 @@ class RecordingWriter:
             os.fsync(self._out.fileno())
             self._out.close()
             os.replace(self._part, self.path)
+            # ...and the new name is on disk before close returns.
+            folder = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(folder)
+            finally:
+                os.close(folder)
         except OSError as exc:
             self.discard()
             raise os_problem(self.path, exc, "write") from None
