@@ -83,7 +83,8 @@ class Accelerometer:
         failures = 0
         last_t: float | None = None
         resumed = False
-        silent_s = 0.0
+        overrun_pending = False  # an overrun reported by a read that returned no samples
+        last_data_s = self.clock.monotonic()
         while not self._closed:
             if setup_needed:
                 try:
@@ -92,16 +93,17 @@ class Accelerometer:
                     failures += 1
                     self._trouble(exc, failures)
                     continue
-                setup_needed, failures, silent_s = False, 0, 0.0
+                setup_needed, failures = False, 0
+                last_data_s = self.clock.monotonic()
                 resumed = last_t is not None
                 self._set_state("streaming")
             self.waiter.wait(2.0 * self.period_s)
             try:
                 read = self.driver.read_fifo()
                 if len(read) == 0:
-                    silent_s += self.period_s
-                    if silent_s >= SILENCE_CHECK_S:
-                        silent_s = 0.0
+                    overrun_pending |= read.overrun
+                    if self.clock.monotonic() - last_data_s >= SILENCE_CHECK_S:
+                        last_data_s = self.clock.monotonic()
                         if not self.driver.is_configured():
                             raise ChipFault("the chip lost its configuration (reset?)")
                     continue
@@ -111,12 +113,14 @@ class Accelerometer:
                 setup_needed = True
                 self._trouble(exc, failures)
                 continue
-            silent_s = 0.0
-            t, lost = self.sample_clock.stamp(len(read), self.clock.monotonic(), read.overrun)
+            last_data_s = self.clock.monotonic()
+            overrun = read.overrun or overrun_pending
+            overrun_pending = False
+            t, lost = self.sample_clock.stamp(len(read), last_data_s, overrun)
             if resumed and last_t is not None:
                 # Whatever the chip measured while we were reconnecting is gone.
                 lost += max(0, round((t[0] - last_t) * self.sample_clock.rate_hz) - 1)
-            self.overruns += read.overrun
+            self.overruns += overrun
             self.lost_samples += lost
             gap = np.zeros(len(t), dtype=bool)
             gap[0] = bool(lost) or resumed
