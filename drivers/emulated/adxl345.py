@@ -10,8 +10,6 @@ high unless INT_INVERT); the self-test deflection.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from numpy.typing import NDArray
 
@@ -30,12 +28,6 @@ class EmulatedADXL345(EmulatedChip):
     @property
     def fifo_slots(self) -> int:
         return self.spec.fifo_capacity + 1  # the output registers hold one more
-
-    def _get(self, register: str, field: str) -> Any:
-        return self.regs.get(register, self.mem[self.regs.address(register)], field)
-
-    def _flag(self, register: str, field: str) -> bool:
-        return self.regs.flag(register, self.mem[self.regs.address(register)], field)
 
     def odr_hz(self) -> float:
         # Codes outside the declared table follow the datasheet's 3200 Hz / 2^(15 - code).

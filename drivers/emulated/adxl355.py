@@ -118,12 +118,6 @@ class EmulatedADXL355(EmulatedChip):
             self.trim_reload_failures -= 1
             self.mem[_SHADOW.start] ^= 0xFF  # a trim byte that did not come back
 
-    def _get(self, register: str, field: str) -> Any:
-        return self.regs.get(register, self.mem[self.regs.address(register)], field)
-
-    def _flag(self, register: str, field: str) -> bool:
-        return self.regs.flag(register, self.mem[self.regs.address(register)], field)
-
     def odr_hz(self) -> float:
         rate = self._get("FILTER", "ODR_LPF")
         # Codes 11-15 are not in the table; continue the 4000 Hz / 2^code series for them.

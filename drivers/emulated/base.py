@@ -91,6 +91,13 @@ class EmulatedChip(ABC):
             self.sync(self.clock.monotonic())
             self._measure_start_s = None
 
+    def _get(self, register: str, field: str) -> Any:
+        """The meaning of a field in a register's current value."""
+        return self.regs.get(register, self.mem[self.regs.address(register)], field)
+
+    def _flag(self, register: str, field: str) -> bool:
+        return self.regs.flag(register, self.mem[self.regs.address(register)], field)
+
     @property
     def measuring(self) -> bool:
         return self._measure_start_s is not None

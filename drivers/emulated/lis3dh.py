@@ -26,8 +26,6 @@ switching to 12-bit mode, the auxiliary ADC and temperature sensor.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from numpy.typing import NDArray
 
@@ -66,12 +64,6 @@ class EmulatedLIS3DH(EmulatedChip):
         super().power_on_reset()
 
     # --- register helpers -----------------------------------------------------------------
-
-    def _get(self, register: str, field: str) -> Any:
-        return self.regs.get(register, self.mem[self.regs.address(register)], field)
-
-    def _flag(self, register: str, field: str) -> bool:
-        return self.regs.flag(register, self.mem[self.regs.address(register)], field)
 
     def _decoded(self) -> tuple[float, bool, int]:
         """(output rate, FIFO on, FTH), decoded again only when their registers change: the

@@ -70,12 +70,6 @@ class EmulatedLSM6DS(EmulatedChip):
         self.power_on_reset()
         self.mem[self.spec.id_register] = who
 
-    def _get(self, register: str, field: str) -> Any:
-        return self.regs.get(register, self.mem[self.regs.address(register)], field)
-
-    def _flag(self, register: str, field: str) -> bool:
-        return self.regs.flag(register, self.mem[self.regs.address(register)], field)
-
     def odr_hz(self) -> float:
         rate = self._get("CTRL1_XL", "ODR_XL")
         return float(rate) if isinstance(rate, float) else 0.0  # undefined codes: off

@@ -125,12 +125,6 @@ class EmulatedMPU6050(EmulatedChip):
             self.set_measuring(True)
         self._update_int()
 
-    def _get(self, register: str, field: str) -> Any:
-        return self.regs.get(register, self.mem[A(register)], field)
-
-    def _flag(self, register: str, field: str) -> bool:
-        return self.regs.flag(register, self.mem[A(register)], field)
-
     def odr_hz(self) -> float:
         dlpf = int(self._get("CONFIG", "DLPF_CFG"))
         div = int(self._get("SMPLRT_DIV", "DIV"))
