@@ -23,6 +23,9 @@ from hypnic.drivers.chip import ChipSpec
 from hypnic.drivers.registers import RegisterMap
 from hypnic.drivers.timebase import Clock
 
+#: Edges a mock interrupt pin keeps in its history before it is cleared.
+MOCK_PIN_HISTORY = 256
+
 #: (first sample index, count) → count×3 acceleration in g.
 SampleSource = Callable[[int, int], NDArray[np.float64]]
 
@@ -168,6 +171,10 @@ class EmulatedChip(ABC):
             self.int_pin.drive_high()
         else:
             self.int_pin.drive_low()
+        # A gpiozero MockPin records every edge for tests to inspect; over a night of
+        # emulated interrupts that history would grow without bound.
+        if len(self.int_pin.states) > MOCK_PIN_HISTORY:
+            self.int_pin.clear_states()
 
     # --- the bus side -------------------------------------------------------------------------
 

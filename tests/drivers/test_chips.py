@@ -262,3 +262,13 @@ def test_slow_transfers_cause_overruns_that_are_counted(key: str) -> None:
     assert rig.sensor.overruns > 0 and rig.sensor.lost_samples > 0
     assert any(b.gap_before[0] for b in after)
     assert all(np.all(np.diff(b.t_s) > 0) for b in after)
+
+
+def test_a_night_of_interrupts_does_not_grow_the_mock_pins_history() -> None:
+    # Found by the daemon's memory bench: gpiozero's MockPin keeps every edge, which grew
+    # the simulated daemon by 60 MiB over 8 hours.
+    factory = MockFactory()
+    rig = build_rig("adxl345", VirtualClock(), int_pin=17, pin_factory=factory)
+    take(rig, 600.0)
+    assert rig.sensor.waiter.edges_seen > 1000
+    assert len(factory.pin(17).states) <= 256 + 1
