@@ -61,9 +61,11 @@ def joined(blocks: list[Block]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def rates_and_ranges() -> Iterator[tuple[str, float, int]]:
+    """Every rate each chip supports (the ones a person asks for, 100/200/400 Hz, land on
+    the nearest of them), at every range."""
     for key in KEYS:
         spec = CHIPS[key].spec
-        for rate in (100.0, 200.0, 400.0):
+        for rate in sorted({*spec.rates_hz, 100.0, 200.0, 400.0}):
             for range_g in spec.ranges_g:
                 yield key, rate, range_g
 
