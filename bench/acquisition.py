@@ -62,7 +62,7 @@ def measure(key: str, rate_hz: float, hours: float) -> tuple[float, float, float
     end_s = hours * 3600.0
     start = time.process_time()
     for block in rig.sensor.blocks():
-        if block.t_s[-1] >= end_s:
+        if len(block) and block.t_s[-1] >= end_s:
             break
     total = time.process_time() - start
     emulator = timed.cpu_s + clock_cpu[0]

@@ -126,6 +126,8 @@ def _sensor_checks(sensor: Accelerometer, config: Config) -> Iterator[Check]:
     t_first = t_last = None
     try:
         for block in sensor.blocks():
+            if not len(block):
+                continue
             samples.append(block.acc_g)
             t_first = block.t_s[0] if t_first is None else t_first
             t_last = block.t_s[-1]

@@ -111,7 +111,7 @@ class SimulatedNightSensor:
     def blocks(self) -> Iterator[Block]:
         for block in self.sensor.blocks():
             yield block
-            if block.t_s[-1] >= self.end_s:
+            if len(block) and block.t_s[-1] >= self.end_s:
                 return
 
     def close(self) -> None:

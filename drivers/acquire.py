@@ -92,6 +92,7 @@ class Accelerometer:
                 except (BusError, ChipFault) as exc:
                     failures += 1
                     self._trouble(exc, failures)
+                    yield self._heartbeat()
                     continue
                 setup_needed, failures = False, 0
                 last_data_s = self.clock.monotonic()
@@ -112,6 +113,7 @@ class Accelerometer:
                 failures += 1
                 setup_needed = True
                 self._trouble(exc, failures)
+                yield self._heartbeat()
                 continue
             last_data_s = self.clock.monotonic()
             overrun = read.overrun or overrun_pending
@@ -127,6 +129,11 @@ class Accelerometer:
             resumed = False
             last_t = float(t[-1])
             yield Block(t, read.acc_g, self.sample_clock.rate_hz, gap, lost)
+
+    def _heartbeat(self) -> Block:
+        """An empty Block: no samples, but the consumer gets control back during an outage
+        (to notice a stop request, to ping a watchdog)."""
+        return Block(np.zeros(0), np.zeros((0, 3)), self.sample_clock.rate_hz)
 
     def _setup(self) -> None:
         d = self.driver
@@ -151,7 +158,7 @@ class Accelerometer:
         # The first failure and then every tenth: a long outage does not flood the log.
         if failures == 1 or failures % 10 == 0:
             log.warning("%s: %s; retrying (%d)", self.description, exc, failures)
-        self.clock.sleep(min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** (failures - 1)))
+        self.clock.sleep(min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** min(failures - 1, 16)))
 
     def _set_state(self, state: str) -> None:
         if state != self.state:
