@@ -7,6 +7,7 @@ failure at run time in exit status 1. No tracebacks for things a person can fix.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import logging
 import math
@@ -151,10 +152,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     from hypnic.daemon.sensors import open_sensor
     from hypnic.daemon.service import Service, Signals
     from hypnic.daemon.sinks import ConsoleSink, Sink, StoreSink
+    from hypnic.daemon.systemd import Notifier, setup_journal_logging, under_systemd
 
     config, source = cfg.load_default_or(args.config)
     config = _run_overrides(config, args)
-    _setup_logging(config.logging.level)
+    if not (under_systemd() and setup_journal_logging(config.logging.level)):
+        _setup_logging(config.logging.level)
+    # A watchdog kill is SIGABRT: put the stuck thread's stack in the log first.
+    faulthandler.enable()
+    notifier = Notifier()
     if args.duration is not None and not (math.isfinite(args.duration) and args.duration > 0):
         raise UsageError(
             f"--duration: expected a positive number of seconds, got {args.duration:g}"
@@ -169,7 +175,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     store = EventStore.open(data_dir)
     log.info("event log %s", store.path)
     try:
-        sensor = open_sensor(config.sensor, config.gpio)
+        sensor = open_sensor(config.sensor, config.gpio, status=notifier.status)
     except BaseException:
         store.close()
         raise
@@ -197,7 +203,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         ConsoleSink(),
     ]
     service = Service(
-        sensor, Detector(_detector_settings(config)), sinks, reload, args.duration
+        sensor, Detector(_detector_settings(config)), sinks, reload, args.duration, notifier
     )
     service.run(signals)
     if service.unsaved:

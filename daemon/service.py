@@ -11,6 +11,7 @@ from types import FrameType
 from hypnic.daemon.detect import Detector, DetectorSettings
 from hypnic.daemon.events import Event
 from hypnic.daemon.sinks import Sink
+from hypnic.daemon.systemd import Notifier
 from hypnic.drivers.base import Sensor
 
 log = logging.getLogger("hypnic")
@@ -55,12 +56,14 @@ class Service:
         sinks: list[Sink],
         reload: Callable[[], DetectorSettings | None] | None = None,
         max_duration_s: float | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         self.sensor = sensor
         self.detector = detector
         self.sinks = sinks
         self._reload = reload
         self._max_duration_s = max_duration_s
+        self.notifier = notifier or Notifier(env={})
         self._wall0 = sensor.wall_time_at_zero or 0.0
         self._failed: dict[tuple[int, str, str], int] = {}
         self.events: int = 0
@@ -73,6 +76,11 @@ class Service:
         next_status_t = 0.0
         try:
             for block in self.sensor.blocks():
+                self.notifier.watchdog()
+                if len(block):
+                    # READY only once the sensor really streams.
+                    self.notifier.ready(self._status_line())
+                    self.notifier.status(self._status_line())
                 if first_t is None and len(block):
                     first_t = float(block.t_s[0])
                     next_status_t = first_t + STATUS_INTERVAL_S
@@ -94,8 +102,11 @@ class Service:
                         break
                 if signals.reload:
                     signals.reload = False
+                    self.notifier.reloading()
                     self._apply_reload()
+                    self.notifier.reloaded()
                 if signals.stop:
+                    self.notifier.stopping()
                     log.info("stopping on %s", ", ".join(signals.received) or "request")
                     break
         finally:
@@ -148,6 +159,12 @@ class Service:
                 "configuration reloaded: sensitivity %d, min_peak_g %g",
                 settings.sensitivity, settings.min_peak_g,
             )
+
+    def _status_line(self) -> str:
+        """What ``systemctl status hypnic`` shows, e.g.
+        ``monitoring ADXL345@0x53 200 Hz · 3 jerk, 1 limb_movement since start``."""
+        counts = ", ".join(f"{n} {k}" for k, n in self.detector.night.counts.items() if n)
+        return f"monitoring {self.sensor.description} · {counts or 'no events'} since start"
 
     def _status(self) -> None:
         s = self.detector.summary()

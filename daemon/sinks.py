@@ -48,7 +48,17 @@ class ConsoleSink:
     """Logs each event as one readable line."""
 
     def on_event(self, event: Event, onset_wall: float) -> None:
-        log.info(describe_event(event, onset_wall))
+        onset = datetime.fromtimestamp(onset_wall).astimezone()
+        # Journal fields (ignored on a console): journalctl -u hypnic HYPNIC_EVENT=jerk
+        fields = {
+            "HYPNIC_EVENT": event.type,
+            "HYPNIC_ONSET": onset.isoformat(timespec="milliseconds"),
+            "HYPNIC_DURATION_S": f"{event.duration_s:.3f}",
+            "HYPNIC_PEAK_G": f"{event.peak_g:.5f}",
+            "HYPNIC_INTENSITY": f"{event.intensity:.2f}",
+            "HYPNIC_SLEEP_ONSET": int(event.sleep_onset),
+        }
+        log.info(describe_event(event, onset_wall), extra=fields)
 
     def on_samples(self, first_wall: float, last_wall: float, covered_s: float, lost: int) -> None:
         pass
