@@ -8,13 +8,17 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # systemd-python compiles against libsystemd; venv and the Python headers are split out on Debian.
 APT_BUILD := python3-venv python3-dev gcc pkg-config libsystemd-dev
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+# The oldest versions Debian Bookworm ships: the Pi's venv reuses apt's packages, so hypnic
+# must work with these as well as with the newest from PyPI (pyproject states them as bounds).
+OLDEST := numpy==1.24.4 smbus2==0.4.2 gpiozero==2.0 paho-mqtt==2.0.0
+VENV_OLDEST ?= .venv-oldest
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test lint typecheck pytest pytest-oldest bench clean
 
 run: $(VENV)/.installed
 	$(BIN)/hypnic run --sensor sim --speed 60 --data-dir data
 
-test: $(VENV)/.installed-test lint typecheck pytest
+test: $(VENV)/.installed-test lint typecheck pytest pytest-oldest
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
@@ -29,6 +33,17 @@ typecheck: $(VENV)/.installed-test
 
 pytest: $(VENV)/.installed-test
 	$(BIN)/pytest
+
+# The whole suite again on the oldest supported versions.
+pytest-oldest: $(VENV_OLDEST)/.installed
+	$(VENV_OLDEST)/bin/pytest -p no:cacheprovider
+
+$(VENV_OLDEST)/.installed: $(VENV)/.apt pyproject.toml
+	$(PYTHON) -m venv $(VENV_OLDEST)
+	$(VENV_OLDEST)/bin/python -m pip install --quiet --disable-pip-version-check \
+	  $(OLDEST) systemd-python pytest
+	$(VENV_OLDEST)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/replay_speed.py
@@ -60,4 +75,4 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	@touch $@
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) $(VENV_OLDEST) build .pytest_cache .mypy_cache .ruff_cache *.egg-info
