@@ -14,10 +14,6 @@ from typing import Any
 
 log = logging.getLogger("hypnic")
 
-#: MESSAGE_ID of the one journal line per finished night (a fixed, random 128-bit id).
-NIGHT_MESSAGE_ID = "8c4a3e0f6b2d4f19a1d3c5e7f9b0a2c4"
-
-
 def under_systemd(env: Mapping[str, str] | None = None) -> bool:
     """True when started by systemd (as a service, its output going to the journal)."""
     env = os.environ if env is None else env
