@@ -200,7 +200,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     sinks: list[Sink] = [
         StoreSink(store, sensor.description, config.detection.night_boundary),
-        ConsoleSink(),
+        ConsoleSink(config.detection.night_boundary),
     ]
     service = Service(
         sensor, Detector(_detector_settings(config)), sinks, reload, args.duration, notifier

@@ -44,10 +44,23 @@ def describe_event(event: Event, onset_wall: float | None) -> str:
     return line + ("  sleep start" if event.sleep_onset else "")
 
 
+#: MESSAGE_ID of the one log line per finished night, so journalctl can find them all:
+#: ``journalctl -u hypnic MESSAGE_ID=3f1c0a9e5b7d4c2e8a6f1b3d5c7e9a0b``.
+NIGHT_MESSAGE_ID = "3f1c0a9e5b7d4c2e8a6f1b3d5c7e9a0b"
+
+
 class ConsoleSink:
-    """Logs each event as one readable line."""
+    """Logs each event as one readable line (journal fields attached), and one summary line
+    when a night ends."""
+
+    def __init__(self, night_boundary: str = "12:00") -> None:
+        self.boundary = night_boundary
+        self._night: str | None = None
+        self._counts: dict[str, int] = {}
+        self._monitored_s = 0.0
 
     def on_event(self, event: Event, onset_wall: float) -> None:
+        self._counts[event.type] = self._counts.get(event.type, 0) + 1
         onset = datetime.fromtimestamp(onset_wall).astimezone()
         # Journal fields (ignored on a console): journalctl -u hypnic HYPNIC_EVENT=jerk
         fields = {
@@ -61,7 +74,23 @@ class ConsoleSink:
         log.info(describe_event(event, onset_wall), extra=fields)
 
     def on_samples(self, first_wall: float, last_wall: float, covered_s: float, lost: int) -> None:
-        pass
+        night = night_of(last_wall, self.boundary)
+        if night != self._night:
+            if self._night is not None:
+                self._summarise()
+            self._night, self._counts, self._monitored_s = night, {}, 0.0
+        self._monitored_s += covered_s
+
+    def _summarise(self) -> None:
+        counts = ", ".join(f"{n} {k}" for k, n in sorted(self._counts.items())) or "no events"
+        fields: dict[str, object] = {
+            "MESSAGE_ID": NIGHT_MESSAGE_ID,
+            "HYPNIC_NIGHT": self._night,
+            "HYPNIC_MONITORED_S": f"{self._monitored_s:.0f}",
+        }
+        fields.update({f"HYPNIC_COUNT_{k.upper()}": n for k, n in self._counts.items()})
+        log.info("night %s: %s in %.1f h monitored", self._night, counts,
+                 self._monitored_s / 3600.0, extra=fields)
 
     def close(self) -> None:
         pass

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from hypnic.daemon.sinks import StoreSink
+from hypnic.daemon.events import Event
+from hypnic.daemon.sinks import NIGHT_MESSAGE_ID, ConsoleSink, StoreSink
 from hypnic.daemon.store import EventStore
 
 
@@ -44,3 +46,21 @@ def test_rows_split_at_the_boundary_and_continue_after_a_restart(tmp_path: Path)
     assert before is not None and before.monitored_s == pytest.approx(60.0)
     assert after is not None and after.monitored_s == pytest.approx(90.0)
     assert after.first_seen == wall("2027-01-15T12:00:00")
+
+
+def test_one_summary_line_per_finished_night(caplog: pytest.LogCaptureFixture) -> None:
+    sink = ConsoleSink("12:00")
+    with caplog.at_level(logging.INFO, logger="hypnic"):
+        feed_console = wall("2027-01-15T11:00:00")
+        for i in range(7200):  # 11:00 to 13:00: the night of the 14th ends at noon
+            sink.on_samples(feed_console + i, feed_console + i + 0.995, 1.0, 0)
+            if i in (10, 20, 30):
+                sink.on_event(Event("jerk", 0.0, 0.2, 0.05, 3.0, 5.7), feed_console + i)
+        sink.close()
+    nights = [r for r in caplog.records if getattr(r, "MESSAGE_ID", None) == NIGHT_MESSAGE_ID]
+    assert len(nights) == 1
+    record = nights[0]
+    assert record.HYPNIC_NIGHT == "2027-01-14"  # type: ignore[attr-defined]
+    assert record.HYPNIC_COUNT_JERK == 3  # type: ignore[attr-defined]
+    assert record.HYPNIC_MONITORED_S == "3600"  # type: ignore[attr-defined]
+    assert record.getMessage() == "night 2027-01-14: 3 jerk in 1.0 h monitored"
