@@ -50,18 +50,19 @@ class EmulatedADXL345(EmulatedChip):
     def self_test_on(self) -> bool:
         return self._flag("DATA_FORMAT", "SELF_TEST")
 
-    def keeps_newest_or_fifo(self) -> bool:
+    def _fifo_enabled(self) -> bool:
+        """Any FIFO mode but bypass (which keeps the FIFO empty)."""
         return bool(self._get("FIFO_CTL", "FIFO_MODE") != "bypass")
 
     def keeps_newest(self) -> bool:
         return bool(self._get("FIFO_CTL", "FIFO_MODE") != "fifo")
 
     def _int_source(self) -> int:
-        fifo_on = self._get("FIFO_CTL", "FIFO_MODE") != "bypass"
+        at_watermark = self._fifo_enabled() and self.fifo_count >= self._get("FIFO_CTL", "SAMPLES")
         return self.regs.compose(
             "INT_SOURCE",
             DATA_READY=int(self.fifo_count > 0),
-            WATERMARK=int(fifo_on and self.fifo_count >= self._get("FIFO_CTL", "SAMPLES")),
+            WATERMARK=int(at_watermark),
             OVERRUN=int(self.overrun),
         )
 
@@ -107,6 +108,6 @@ class EmulatedADXL345(EmulatedChip):
             self.mem[address] = value
             if address == r.address("POWER_CTL"):
                 self.set_measuring(r.flag("POWER_CTL", value, "MEASURE"))
-            elif address == r.address("FIFO_CTL") and not self.keeps_newest_or_fifo():
+            elif address == r.address("FIFO_CTL") and not self._fifo_enabled():
                 self.pop(self.fifo_count)  # bypass empties the FIFO
                 self.overrun = False
