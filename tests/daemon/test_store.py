@@ -18,9 +18,8 @@ from pathlib import Path
 import pytest
 
 from hypnic.daemon.events import EVENT_TYPES, Event
+from hypnic.daemon.schema import MIGRATIONS, SCHEMA_VERSION
 from hypnic.daemon.store import (
-    MIGRATIONS,
-    SCHEMA_VERSION,
     EventStore,
     NightRow,
     StoredEvent,
