@@ -35,6 +35,9 @@ class Event:
     peak_jerk_g_s      largest rate of change of acceleration during the event, in g/s.
     intensity          0-10, see ``intensity_from_peak_g``.
     sleep_onset        a jerk at the wake-to-sleep transition (a hypnic jerk / sleep start).
+    series             for a limb movement, the periodic series (1, 2, ... per night) it belongs
+                       to; for a jerk, the repetitive run; None when in none (or not yet known).
+    intense            a jerk well above this person's usual strength (their recent nights).
     """
 
     type: str
@@ -44,6 +47,8 @@ class Event:
     peak_jerk_g_s: float
     intensity: float
     sleep_onset: bool = False
+    series: int | None = None
+    intense: bool = False
 
     def __post_init__(self) -> None:
         if self.type not in EVENT_TYPES:

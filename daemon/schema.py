@@ -47,6 +47,26 @@ MIGRATIONS: list[str] = [
         updated_at REAL NOT NULL
     );
     """,
+    # v3: what the MQTT work needs. The outbox holds the ids of events not yet acknowledged by
+    # the broker (written in the same transaction as the event); settings holds what was
+    # changed from Home Assistant; pauses records when monitoring was switched off.
+    """
+    ALTER TABLE events ADD COLUMN series INTEGER;
+    ALTER TABLE events ADD COLUMN intense INTEGER NOT NULL DEFAULT 0 CHECK (intense IN (0, 1));
+    CREATE TABLE outbox (
+        event_id INTEGER PRIMARY KEY REFERENCES events (id) ON DELETE CASCADE
+    );
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE TABLE pauses (
+        id INTEGER PRIMARY KEY,
+        start_wall REAL NOT NULL,
+        end_wall REAL CHECK (end_wall IS NULL OR end_wall >= start_wall)
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

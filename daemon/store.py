@@ -62,6 +62,8 @@ class StoredEvent:
     peak_jerk_g_s: float
     intensity: float
     sleep_onset: bool
+    series: int | None = None
+    intense: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -138,14 +140,17 @@ class EventStore:
             raise
         return cls(conn, path, read_only)
 
-    def add_event(self, event: Event, onset_wall: float, night: str) -> int:
-        """File one event under ``night``; it is on disk when this returns. Returns its id."""
+    def add_event(self, event: Event, onset_wall: float, night: str, outbox: bool = False) -> int:
+        """File one event under ``night``; it is on disk when this returns. Returns its id.
+
+        With ``outbox`` the event is also queued for publishing, in the same transaction, so
+        no event can be saved and yet never sent (see ``unpublished``)."""
         _check_night(night)
-        with self._guard("saving an event"):
+        with self._guard("saving an event"), self._transaction():
             cur = self._conn.execute(
                 "INSERT INTO events (night, type, onset_wall, duration_s, peak_g,"
-                " peak_jerk_g_s, intensity, sleep_onset, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " peak_jerk_g_s, intensity, sleep_onset, series, intense, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     night,
                     event.type,
@@ -155,11 +160,101 @@ class EventStore:
                     float(event.peak_jerk_g_s),
                     float(event.intensity),
                     int(bool(event.sleep_onset)),
+                    event.series,
+                    int(bool(event.intense)),
                     time.time(),
                 ),
             )
             assert cur.lastrowid is not None
+            if outbox:
+                self._conn.execute("INSERT INTO outbox (event_id) VALUES (?)", (cur.lastrowid,))
             return cur.lastrowid
+
+    def unpublished(self, limit: int = 100, after: tuple[float, int] | None = None) -> list[
+        StoredEvent
+    ]:
+        """Events waiting in the outbox, in the order they happened (oldest first), at most
+        ``limit``, and only those after ``after`` = (onset_wall, id) when given."""
+        where, args = "", []
+        if after is not None:
+            where = " AND (e.onset_wall, e.id) > (?, ?)"
+            args = [float(after[0]), int(after[1])]
+        with self._guard("reading the outbox"):
+            rows = self._conn.execute(
+                f"SELECT {_EVENT_COLUMNS} FROM events e JOIN outbox o ON o.event_id = e.id"
+                " WHERE 1" + where + " ORDER BY e.onset_wall, e.id LIMIT ?",
+                [*args, limit],
+            ).fetchall()
+        return [_stored_event(r) for r in rows]
+
+    def mark_published(self, event_ids: list[int]) -> None:
+        """Take events out of the outbox: the broker has acknowledged them."""
+        if not event_ids:
+            return
+        with self._guard("updating the outbox"), self._transaction():
+            self._conn.executemany(
+                "DELETE FROM outbox WHERE event_id = ?", [(int(i),) for i in event_ids]
+            )
+
+    def outbox_size(self) -> int:
+        with self._guard("reading the outbox"):
+            return int(self._conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
+
+    def setting(self, key: str) -> str | None:
+        """A value saved with ``save_setting`` (e.g. a sensitivity set from Home Assistant)."""
+        with self._guard("reading settings"):
+            row = self._conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def save_setting(self, key: str, value: str | None) -> None:
+        """Save a value under ``key``; None removes it."""
+        with self._guard("saving a setting"):
+            if value is None:
+                self._conn.execute("DELETE FROM settings WHERE key = ?", (key,))
+            else:
+                self._conn.execute(
+                    "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
+                    " updated_at = excluded.updated_at",
+                    (key, value, time.time()),
+                )
+
+    def open_pause(self) -> float | None:
+        """When the current pause began (Unix time), or None when monitoring is on."""
+        with self._guard("reading pauses"):
+            row = self._conn.execute(
+                "SELECT max(start_wall) FROM pauses WHERE end_wall IS NULL"
+            ).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
+    def start_pause(self, wall: float) -> None:
+        """Record that monitoring was paused at ``wall`` (nothing if a pause is already open)."""
+        with self._guard("saving a pause"), self._transaction():
+            if self._conn.execute("SELECT 1 FROM pauses WHERE end_wall IS NULL").fetchone():
+                return
+            self._conn.execute("INSERT INTO pauses (start_wall) VALUES (?)", (float(wall),))
+
+    def end_pause(self, wall: float) -> float:
+        """Close the open pause at ``wall``; returns how long it lasted in seconds (0 if none)."""
+        with self._guard("saving a pause"), self._transaction():
+            row = self._conn.execute(
+                "SELECT id, start_wall FROM pauses WHERE end_wall IS NULL"
+            ).fetchone()
+            if row is None:
+                return 0.0
+            end = max(float(wall), float(row[1]))
+            self._conn.execute("UPDATE pauses SET end_wall = ? WHERE id = ?", (end, row[0]))
+            return end - float(row[1])
+
+    def paused_s(self, start_wall: float, end_wall: float) -> float:
+        """Seconds of pause between two moments (an open pause counts up to ``end_wall``)."""
+        with self._guard("reading pauses"):
+            row = self._conn.execute(
+                "SELECT total(min(coalesce(end_wall, :end), :end) - max(start_wall, :start))"
+                " FROM pauses WHERE start_wall < :end AND coalesce(end_wall, :end) > :start",
+                {"start": float(start_wall), "end": float(end_wall)},
+            ).fetchone()
+        return float(row[0])
 
     def update_night(
         self,
@@ -220,8 +315,7 @@ class EventStore:
             where.append("night = ?")
             args.append(night)
         sql = (
-            "SELECT id, night, type, onset_wall, duration_s, peak_g, peak_jerk_g_s, intensity,"
-            " sleep_onset FROM events"
+            f"SELECT {_EVENT_COLUMNS} FROM events e"
             + (" WHERE " + " AND ".join(where) if where else "")
             + " ORDER BY onset_wall DESC, id DESC"
             + (" LIMIT ?" if limit is not None else "")
@@ -230,20 +324,7 @@ class EventStore:
             args.append(limit)
         with self._guard("reading events"):
             rows = self._conn.execute(sql, args).fetchall()
-        return [
-            StoredEvent(
-                id=r[0],
-                night=r[1],
-                type=r[2],
-                onset_wall=float(r[3]),
-                duration_s=float(r[4]),
-                peak_g=float(r[5]),
-                peak_jerk_g_s=float(r[6]),
-                intensity=float(r[7]),
-                sleep_onset=bool(r[8]),
-            )
-            for r in reversed(rows)
-        ]
+        return [_stored_event(r) for r in reversed(rows)]
 
     def nights(self) -> list[NightRow]:
         """Every night that has a summary row or events, newest first."""
@@ -331,6 +412,18 @@ class EventStore:
         return [NightRow(**rows[k]) for k in sorted(rows, reverse=True)]
 
     @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction: all of it is on disk, or none of it."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    @contextmanager
     def _snapshot(self) -> Iterator[None]:
         self._conn.execute("BEGIN")
         try:
@@ -349,6 +442,28 @@ class EventStore:
                 yield
             except sqlite3.Error as e:
                 raise StoreError(f"event log {self.path}: {doing} failed: {e}") from e
+
+
+_EVENT_COLUMNS = (
+    "e.id, e.night, e.type, e.onset_wall, e.duration_s, e.peak_g, e.peak_jerk_g_s,"
+    " e.intensity, e.sleep_onset, e.series, e.intense"
+)
+
+
+def _stored_event(r: tuple[Any, ...]) -> StoredEvent:
+    return StoredEvent(
+        id=r[0],
+        night=r[1],
+        type=r[2],
+        onset_wall=float(r[3]),
+        duration_s=float(r[4]),
+        peak_g=float(r[5]),
+        peak_jerk_g_s=float(r[6]),
+        intensity=float(r[7]),
+        sleep_onset=bool(r[8]),
+        series=None if r[9] is None else int(r[9]),
+        intense=bool(r[10]),
+    )
 
 
 def _figures(raw: object) -> dict[str, Any]:
