@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from hypnic.daemon.config import GpioConfig, SensorConfig
 from hypnic.drivers.acquire import Accelerometer
-from hypnic.drivers.base import Block, SensorError
+from hypnic.drivers.base import Block, SensorError, SensorHealth
 from hypnic.drivers.bus import Device, SMBusLike
 from hypnic.drivers.chips import CHIPS
 from hypnic.drivers.irq import PinWaiter
@@ -113,6 +113,9 @@ class SimulatedNightSensor:
             yield block
             if len(block) and block.t_s[-1] >= self.end_s:
                 return
+
+    def health(self) -> SensorHealth:
+        return self.sensor.health()
 
     def close(self) -> None:
         self.sensor.close()

@@ -25,7 +25,8 @@ from types import TracebackType
 from typing import Any
 
 from hypnic.daemon.events import EVENT_TYPES, Event
-from hypnic.daemon.schema import StoreError, prepare
+from hypnic.daemon.schema import StoreError as StoreError  # re-exported: the log's error
+from hypnic.daemon.schema import prepare
 
 DB_NAME = "hypnic.sqlite3"
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from hypnic.drivers.base import Block
+from hypnic.drivers.base import Block, SensorHealth
 from hypnic.drivers.bus import BusError
 from hypnic.drivers.chip import ChipDriver, ChipFault
 from hypnic.drivers.clock import SampleClock
@@ -68,6 +68,14 @@ class Accelerometer:
     @property
     def wall_time_at_zero(self) -> float:
         return self._wall0
+
+    def health(self) -> SensorHealth:
+        d = self.driver
+        return SensorHealth(
+            model=d.model, rate_hz=self.sample_clock.rate_hz, state=self.state,
+            i2c_errors=self.i2c_errors, recoveries=self.recoveries, overruns=self.overruns,
+            lost_samples=self.lost_samples,
+        )
 
     def close(self) -> None:
         """Stop streaming and release the interrupt line and the bus."""

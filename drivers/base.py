@@ -58,6 +58,21 @@ class Block:
         return bool(self.gap_before.any())
 
 
+@dataclass(frozen=True)
+class SensorHealth:
+    """How the sensor is doing, for diagnostics: ``model`` (the chip, e.g. "ADXL345"),
+    ``state`` in words ("streaming", "sensor lost, retrying (3)"), and running counts of I2C
+    errors, recoveries from a lost sensor, FIFO overruns and samples lost."""
+
+    model: str
+    rate_hz: float
+    state: str = "streaming"
+    i2c_errors: int = 0
+    recoveries: int = 0
+    overruns: int = 0
+    lost_samples: int = 0
+
+
 @runtime_checkable
 class Sensor(Protocol):
     """What the daemon needs of a sensor: a description and a stream of Blocks.
@@ -81,5 +96,7 @@ class Sensor(Protocol):
         ...
 
     def blocks(self) -> Iterator[Block]: ...
+
+    def health(self) -> SensorHealth: ...
 
     def close(self) -> None: ...

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from hypnic.drivers.base import Block
+from hypnic.drivers.base import Block, SensorHealth
 from hypnic.drivers.recording_common import (
     COLUMNS,
     F64,
@@ -156,6 +156,9 @@ class Recording:
                     return
                 raise
             yield block
+
+    def health(self) -> SensorHealth:
+        return SensorHealth(model=f"recording {self.path.name}", rate_hz=self.rate_hz)
 
     def close(self) -> None:
         self._closed = True
