@@ -7,10 +7,8 @@ failure at run time in exit status 1. No tracebacks for things a person can fix.
 from __future__ import annotations
 
 import argparse
-import faulthandler
 import json
 import logging
-import math
 import os
 import re
 import sys
@@ -23,6 +21,7 @@ from typing import Any, NoReturn
 
 from hypnic.daemon import config as cfg
 from hypnic.daemon.detect import Detector, DetectorSettings
+from hypnic.daemon.mqtt_link import MqttSetupError
 from hypnic.daemon.sinks import describe_event
 from hypnic.daemon.store import EventStore, StoreError
 from hypnic.drivers.base import SensorError
@@ -64,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", help="override storage.data_dir")
     run.add_argument("--duration", type=float, metavar="S", help="stop after S sensor seconds")
     run.add_argument("--log-level", choices=("debug", "info", "warning", "error"))
+    run.add_argument("--mqtt-host", metavar="HOST", help="override mqtt.host (turns MQTT on)")
+    run.add_argument("--mqtt-port", type=int, metavar="PORT", help="override mqtt.port")
 
     ev = sub.add_parser("events", help="list logged events")
     _config_arg(ev)
@@ -104,7 +105,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return int(COMMANDS[args.command](args))
-    except (UsageError, cfg.ConfigError, RecordingError, StoreError, SensorError) as exc:
+    except (
+        UsageError, cfg.ConfigError, RecordingError, StoreError, SensorError, MqttSetupError
+    ) as exc:
         print(f"hypnic: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -117,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-def _setup_logging(level: str) -> None:
+def setup_console_logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(),
         format="%(asctime)s %(levelname)-7s %(message)s",
@@ -142,92 +145,16 @@ def resolve_data_dir(configured: str, env: dict[str, str] | None = None) -> Path
     return Path(xdg) / "hypnic"
 
 
-def _detector_settings(c: cfg.Config) -> DetectorSettings:
+def detector_settings(c: cfg.Config) -> DetectorSettings:
     return DetectorSettings(
         sensitivity=c.detection.sensitivity, min_peak_g=c.detection.min_peak_g
     )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from hypnic.daemon.sensors import open_sensor
-    from hypnic.daemon.service import Service, Signals
-    from hypnic.daemon.sinks import ConsoleSink, Sink, StoreSink
-    from hypnic.daemon.systemd import Notifier, setup_journal_logging, under_systemd
+    from hypnic.daemon.run import run
 
-    config, source = cfg.load_default_or(args.config)
-    config = _run_overrides(config, args)
-    if not (under_systemd() and setup_journal_logging(config.logging.level)):
-        _setup_logging(config.logging.level)
-    # A watchdog kill is SIGABRT: put the stuck thread's stack in the log first.
-    faulthandler.enable()
-    notifier = Notifier()
-    if args.duration is not None and not (math.isfinite(args.duration) and args.duration > 0):
-        raise UsageError(
-            f"--duration: expected a positive number of seconds, got {args.duration:g}"
-        )
-    log.info("hypnic %s, config %s", version(), source or "built-in defaults")
-    if config.mqtt.host:
-        log.warning("mqtt.host is set, but this build does not publish to MQTT yet")
-
-    signals = Signals()
-    signals.install()
-    data_dir = resolve_data_dir(config.storage.data_dir)
-    store = EventStore.open(data_dir)
-    log.info("event log %s", store.path)
-    try:
-        sensor = open_sensor(config.sensor, config.gpio, status=notifier.status)
-    except BaseException:
-        store.close()
-        raise
-
-    running = [config]  # what the last successful reload applied
-
-    def reload() -> DetectorSettings | None:
-        try:
-            fresh, _ = cfg.load_default_or(args.config)
-            fresh = _run_overrides(fresh, args)
-        except cfg.ConfigError as exc:
-            log.error("configuration not reloaded, keeping the running one: %s", exc)
-            return None
-        logging.getLogger().setLevel(fresh.logging.level.upper())
-        for section in ("sensor", "storage", "mqtt", "gpio"):
-            if getattr(fresh, section) != getattr(running[0], section):
-                log.warning("[%s] changed: that takes effect after a restart", section)
-        if fresh.detection.night_boundary != running[0].detection.night_boundary:
-            log.warning("detection.night_boundary changed: that takes effect after a restart")
-        running[0] = fresh
-        return _detector_settings(fresh)
-
-    sinks: list[Sink] = [
-        StoreSink(store, sensor.description, config.detection.night_boundary),
-        ConsoleSink(config.detection.night_boundary),
-    ]
-    service = Service(
-        sensor, Detector(_detector_settings(config)), sinks, reload, args.duration, notifier
-    )
-    service.run(signals)
-    if service.unsaved:
-        log.error("stopped; %d events this run, some not saved", service.events)
-        return 1
-    log.info("stopped cleanly; %d events this run", service.events)
-    return 0
-
-
-def _run_overrides(config: cfg.Config, args: argparse.Namespace) -> cfg.Config:
-    sensor: dict[str, Any] = {}
-    if args.sensor is not None:
-        sensor["type"] = args.sensor
-    if args.speed is not None:
-        sensor["sim_speed"] = args.speed
-    if args.seed is not None:
-        sensor["sim_seed"] = args.seed
-    if sensor:
-        config = cfg.override(config, "sensor", **sensor)
-    if args.data_dir is not None:
-        config = cfg.override(config, "storage", data_dir=args.data_dir)
-    if args.log_level is not None:
-        config = cfg.override(config, "logging", level=args.log_level)
-    return config
+    return run(args, version())
 
 
 def parse_since(text: str, now: float | None = None) -> float:
@@ -287,7 +214,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     config, _ = cfg.load_default_or(args.config)
     if args.sensitivity is not None:
         config = cfg.override(config, "detection", sensitivity=args.sensitivity)
-    detector = Detector(_detector_settings(config))
+    detector = Detector(detector_settings(config))
     recording = open_recording(args.file)
     jsonl = args.format == "jsonl"
     count = 0

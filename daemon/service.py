@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import logging
 import signal
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import FrameType
 
+from hypnic.daemon.commands import PAUSE, REMEASURE_NOISE_FLOOR, SENSITIVITY, Command
 from hypnic.daemon.detect import Detector, DetectorSettings
 from hypnic.daemon.events import Event
 from hypnic.daemon.sinks import Sink
+from hypnic.daemon.status import Status
 from hypnic.daemon.systemd import Notifier
-from hypnic.drivers.base import Sensor
+from hypnic.drivers.base import Block, Sensor
 
 log = logging.getLogger("hypnic")
 
 #: Sensor seconds between the status lines the daemon logs.
 STATUS_INTERVAL_S = 3600.0
+#: Wall seconds between the status snapshots handed to the sinks (MQTT state, night figures).
+SINK_STATUS_INTERVAL_S = 1.0
 
 
 @dataclass
@@ -47,7 +52,9 @@ class Service:
     """Runs one sensor through one detector into a set of sinks until told to stop.
 
     ``reload`` is called on SIGHUP and returns new detector settings, or None to keep the old
-    ones (it logs why)."""
+    ones (it logs why). ``commands`` is polled between Blocks for commands to carry out (from
+    MQTT); while ``paused`` the sensor is still read, so its FIFO never overflows, but nothing
+    is detected and nothing counts as monitored time."""
 
     def __init__(
         self,
@@ -57,6 +64,11 @@ class Service:
         reload: Callable[[], DetectorSettings | None] | None = None,
         max_duration_s: float | None = None,
         notifier: Notifier | None = None,
+        commands: Callable[[], list[Command]] | None = None,
+        paused: bool = False,
+        link_state: Callable[[], str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.sensor = sensor
         self.detector = detector
@@ -64,6 +76,14 @@ class Service:
         self._reload = reload
         self._max_duration_s = max_duration_s
         self.notifier = notifier or Notifier(env={})
+        self._commands = commands
+        self._link_state = link_state
+        self.paused = paused
+        self._resume_gap = paused
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._started = clock()
+        self._next_sink_status = self._started
         self._wall0 = sensor.wall_time_at_zero or 0.0
         self._failed: dict[tuple[int, str, str], int] = {}
         self.events: int = 0
@@ -84,6 +104,22 @@ class Service:
                 if first_t is None and len(block):
                     first_t = float(block.t_s[0])
                     next_status_t = first_t + STATUS_INTERVAL_S
+                if self._commands is not None:
+                    for command in self._commands():
+                        self._carry_out(command)
+                if self._clock() >= self._next_sink_status:
+                    self._next_sink_status = self._clock() + SINK_STATUS_INTERVAL_S
+                    status = self.status()
+                    for sink in self.sinks:
+                        self._call(sink, "on_status", status)
+                if self.paused:
+                    block = Block(block.t_s[:0], block.acc_g[:0], block.rate_hz)
+                elif self._resume_gap and len(block):
+                    # What happened during the pause is unknown to the detector: a gap.
+                    self._resume_gap = False
+                    gap = block.gap_before.copy()
+                    gap[0] = True
+                    block = Block(block.t_s, block.acc_g, block.rate_hz, gap, block.lost_samples)
                 self._deliver(self.detector.feed(block))
                 if len(block):
                     t0, t1 = float(block.t_s[0]), float(block.t_s[-1])
@@ -149,6 +185,37 @@ class Service:
                 )
             return False
 
+    def status(self) -> Status:
+        """What the sinks are told about once a second."""
+        return Status(
+            wall=self._wall_clock(),
+            wall_at_zero=self._wall0,
+            health=self.sensor.health(),
+            figures=self.detector.summary(),
+            paused=self.paused,
+            sensitivity=self.detector.settings.sensitivity,
+            uptime_s=self._clock() - self._started,
+        )
+
+    def _carry_out(self, command: Command) -> None:
+        if command.name == PAUSE:
+            if bool(command.value) == self.paused:
+                return
+            self.paused = bool(command.value)
+            self._resume_gap = True
+        elif command.name == SENSITIVITY:
+            assert isinstance(command.value, int)
+            self.detector.update_settings(
+                replace(self.detector.settings, sensitivity=command.value)
+            )
+        elif command.name == REMEASURE_NOISE_FLOOR:
+            self.detector.remeasure_noise_floor()
+        wall = self._wall_clock()
+        for sink in self.sinks:
+            self._call(sink, "on_command", command, wall)
+        # Home Assistant shows the new state at once, not a second later.
+        self._next_sink_status = self._clock()
+
     def _apply_reload(self) -> None:
         if self._reload is None:
             return
@@ -161,10 +228,19 @@ class Service:
             )
 
     def _status_line(self) -> str:
-        """What ``systemctl status hypnic`` shows, e.g.
-        ``monitoring ADXL345@0x53 200 Hz · 3 jerk, 1 limb_movement since start``."""
+        """What ``systemctl status hypnic`` shows, e.g. ``monitoring ADXL345@0x53 200 Hz ·
+        in bed · 3 jerk, 1 limb_movement since start · MQTT connected``."""
         counts = ", ".join(f"{n} {k}" for k, n in self.detector.night.counts.items() if n)
-        return f"monitoring {self.sensor.description} · {counts or 'no events'} since start"
+        parts = [f"monitoring {self.sensor.description}"]
+        if self.paused:
+            parts.append("PAUSED")
+        in_bed = self.detector.summary().get("in_bed")
+        if in_bed is not None:
+            parts.append("in bed" if in_bed else "bed empty")
+        parts.append(f"{counts or 'no events'} since start")
+        if self._link_state is not None:
+            parts.append(self._link_state())
+        return " · ".join(parts)
 
     def _status(self) -> None:
         s = self.detector.summary()

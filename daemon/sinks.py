@@ -10,7 +10,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
 
+from hypnic.daemon.commands import PAUSE, REMEASURE_NOISE_FLOOR, SENSITIVITY, Command
 from hypnic.daemon.events import Event
+from hypnic.daemon.status import Status
 from hypnic.daemon.store import EventStore, night_of
 
 log = logging.getLogger("hypnic")
@@ -26,7 +28,32 @@ class Sink(Protocol):
         """A Block went through the detector: its wall-clock span, the time its samples cover
         (at the measured rate) and how many samples were lost before or in it."""
 
+    def on_status(self, status: Status) -> None:
+        """About once a second, also while paused or while the sensor is lost."""
+
+    def on_command(self, command: Command, wall: float) -> None:
+        """The service carried out a command (pause, sensitivity, re-measure)."""
+
     def close(self) -> None: ...
+
+
+class SinkBase:
+    """A sink that ignores everything; real sinks override what they care about."""
+
+    def on_event(self, event: Event, onset_wall: float) -> None:
+        pass
+
+    def on_samples(self, first_wall: float, last_wall: float, covered_s: float, lost: int) -> None:
+        pass
+
+    def on_status(self, status: Status) -> None:
+        pass
+
+    def on_command(self, command: Command, wall: float) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 def describe_event(event: Event, onset_wall: float | None) -> str:
@@ -49,7 +76,7 @@ def describe_event(event: Event, onset_wall: float | None) -> str:
 NIGHT_MESSAGE_ID = "3f1c0a9e5b7d4c2e8a6f1b3d5c7e9a0b"
 
 
-class ConsoleSink:
+class ConsoleSink(SinkBase):
     """Logs each event as one readable line (journal fields attached), and one summary line
     when a night ends."""
 
@@ -81,6 +108,14 @@ class ConsoleSink:
             self._night, self._counts, self._monitored_s = night, {}, 0.0
         self._monitored_s += covered_s
 
+    def on_command(self, command: Command, wall: float) -> None:
+        if command.name == PAUSE:
+            log.info("monitoring %s", "paused" if command.value else "resumed")
+        elif command.name == SENSITIVITY:
+            log.info("sensitivity set to %s", command.value)
+        elif command.name == REMEASURE_NOISE_FLOOR:
+            log.info("re-measuring the noise floor: detection resumes once it is learnt")
+
     def _summarise(self) -> None:
         counts = ", ".join(f"{n} {k}" for k, n in sorted(self._counts.items())) or "no events"
         fields: dict[str, object] = {
@@ -92,11 +127,9 @@ class ConsoleSink:
         log.info("night %s: %s in %.1f h monitored", self._night, counts,
                  self._monitored_s / 3600.0, extra=fields)
 
-    def close(self) -> None:
-        pass
 
 
-class StoreSink:
+class StoreSink(SinkBase):
     """Writes every event to the SQLite log at once and keeps each night's summary row."""
 
     def __init__(
@@ -105,8 +138,10 @@ class StoreSink:
         sensor_description: str,
         night_boundary: str,
         clock: Callable[[], float] = time.monotonic,
+        outbox: bool = False,
     ) -> None:
         self.store = store
+        self.outbox = outbox
         self.sensor = sensor_description
         self.boundary = night_boundary
         self._clock = clock
@@ -116,9 +151,28 @@ class StoreSink:
         self._monitored_s = 0.0
         self._lost = 0
         self._written_at = -float("inf")
+        self._figures: dict[str, Any] | None = None
 
     def on_event(self, event: Event, onset_wall: float) -> None:
-        self.store.add_event(event, onset_wall, night_of(onset_wall, self.boundary))
+        self.store.add_event(
+            event, onset_wall, night_of(onset_wall, self.boundary), outbox=self.outbox
+        )
+
+    def on_status(self, status: Status) -> None:
+        # The detector's night figures go into the night's row with its next write.
+        self._figures = {
+            k: v for k, v in status.figures.items() if k not in ("counts", "samples")
+        }
+
+    def on_command(self, command: Command, wall: float) -> None:
+        # Both outlive a restart: a privacy pause must not end because the Pi rebooted.
+        if command.name == PAUSE:
+            if command.value:
+                self.store.start_pause(wall)
+            else:
+                self.store.end_pause(wall)
+        elif command.name == SENSITIVITY:
+            self.store.save_setting(SENSITIVITY, str(command.value))
 
     def on_samples(self, first_wall: float, last_wall: float, covered_s: float, lost: int) -> None:
         night = night_of(last_wall, self.boundary)
@@ -156,6 +210,7 @@ class StoreSink:
             "monitored_s": round(self._monitored_s, 3),
             "lost_samples": self._lost,
             "sensor": self.sensor,
+            "figures": self._figures,
         }
 
     def _write_row(self, row: dict[str, Any] | None) -> None:

@@ -171,20 +171,14 @@ class EventStore:
                 self._conn.execute("INSERT INTO outbox (event_id) VALUES (?)", (cur.lastrowid,))
             return cur.lastrowid
 
-    def unpublished(self, limit: int = 100, after: tuple[float, int] | None = None) -> list[
-        StoredEvent
-    ]:
-        """Events waiting in the outbox, in the order they happened (oldest first), at most
-        ``limit``, and only those after ``after`` = (onset_wall, id) when given."""
-        where, args = "", []
-        if after is not None:
-            where = " AND (e.onset_wall, e.id) > (?, ?)"
-            args = [float(after[0]), int(after[1])]
+    def unpublished(self, limit: int = 100, after_id: int = 0) -> list[StoredEvent]:
+        """Events waiting in the outbox in the order they were detected, at most ``limit``,
+        and only those logged after the event ``after_id``."""
         with self._guard("reading the outbox"):
             rows = self._conn.execute(
                 f"SELECT {_EVENT_COLUMNS} FROM events e JOIN outbox o ON o.event_id = e.id"
-                " WHERE 1" + where + " ORDER BY e.onset_wall, e.id LIMIT ?",
-                [*args, limit],
+                " WHERE e.id > ? ORDER BY e.id LIMIT ?",
+                (int(after_id), int(limit)),
             ).fetchall()
         return [_stored_event(r) for r in rows]
 

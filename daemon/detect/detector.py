@@ -82,6 +82,12 @@ class Detector:
         """New sensitivity takes effect from the next frame; nothing learnt is forgotten."""
         self.settings = settings
 
+    def remeasure_noise_floor(self) -> None:
+        """Forget the learnt noise floor and learn it afresh (after the sensor was moved or
+        the mattress changed). Nothing is detected until the new floor has warmed up."""
+        self._frame_maxima_g[:] = np.nan
+        self._frames_seen = 0
+
     def feed(self, block: Block) -> list[Event]:
         if len(block) == 0:
             return []
