@@ -184,6 +184,7 @@ class MqttLink:
         self._failures = 0
         self._refused: dict[str, int] = {}
         self._state = f"MQTT connecting to {settings.where}"
+        self._up = False  # connected and not yet lost: a disconnect then is news
         self.client.on_connect = self._on_connect
         self.client.on_connect_fail = self._on_connect_fail
         self.client.on_disconnect = self._on_disconnect
@@ -248,6 +249,7 @@ class MqttLink:
         else:
             log.info("MQTT: connected to %s", self.settings.where)
         self._failures = 0
+        self._up = True
         self._state = "MQTT connected"
         topics = self.settings.topics
         client.subscribe(topics.commands, qos=1)
@@ -263,8 +265,11 @@ class MqttLink:
         self, client: mqtt.Client, userdata: object, flags: mqtt.DisconnectFlags,
         reason: ReasonCode, properties: Properties | None,
     ) -> None:
-        if not reason.is_failure:
-            return  # our own disconnect at shutdown
+        if not reason.is_failure or not self._up:
+            # Our own disconnect at shutdown, or the end of an attempt that already failed
+            # (and was counted in _failed).
+            return
+        self._up = False
         log.warning("MQTT: lost the connection to %s (%s); reconnecting", self.settings.where,
                     reason)
         self._state = f"MQTT lost ({reason}), reconnecting"
@@ -300,11 +305,15 @@ class MqttLink:
         try:
             self._commands.put(parse_command(name, bytes(msg.payload)))
         except CommandError as exc:
-            count = self._refused[name] = self._refused.get(name, 0) + 1
-            # Logged once per command name and then every hundredth: a flood stays quiet.
+            # Each bad command is logged once, then every hundredth repeat: a flood of the
+            # same message (a broken automation in a loop) stays quiet.
+            key = f"{name}\0{bytes(msg.payload)[:64]!r}"
+            if len(self._refused) > 1000:
+                self._refused.clear()
+            count = self._refused[key] = self._refused.get(key, 0) + 1
             if count == 1 or count % 100 == 0:
-                log.warning("MQTT: refused a command on %s (%d so far): %s", msg.topic, count,
-                            exc)
+                repeats = f" (repeated {count} times)" if count > 1 else ""
+                log.warning("MQTT: refused a command on %s%s: %s", msg.topic, repeats, exc)
 
 
 def _drain(q: queue.SimpleQueue[T]) -> list[T]:

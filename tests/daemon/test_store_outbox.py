@@ -26,15 +26,15 @@ def store(tmp_path: Path) -> Iterator[EventStore]:
         yield s
 
 
-def test_outbox_holds_only_queued_events_in_time_order(store: EventStore) -> None:
-    late = store.add_event(ev(5), T0 + 5, NIGHT, outbox=True)
+def test_outbox_holds_only_queued_events_in_detection_order(store: EventStore) -> None:
+    first = store.add_event(ev(5), T0 + 5, NIGHT, outbox=True)
     store.add_event(ev(3), T0 + 3, NIGHT)  # logged while MQTT was off: never queued
-    early = store.add_event(ev(1), T0 + 1, NIGHT, outbox=True)
-    assert [e.id for e in store.unpublished()] == [early, late]
-    assert [e.id for e in store.unpublished(after=(T0 + 1, early))] == [late]
-    assert [e.id for e in store.unpublished(limit=1)] == [early]
-    store.mark_published([early])
-    assert [e.id for e in store.unpublished()] == [late]
+    second = store.add_event(ev(1), T0 + 1, NIGHT, outbox=True)
+    assert [e.id for e in store.unpublished()] == [first, second]
+    assert [e.id for e in store.unpublished(after_id=first)] == [second]
+    assert [e.id for e in store.unpublished(limit=1)] == [first]
+    store.mark_published([first])
+    assert [e.id for e in store.unpublished()] == [second]
     assert store.outbox_size() == 1
     assert len(store.events()) == 3  # publishing never removes an event from the log
 
