@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # systemd-python compiles against libsystemd; venv and the Python headers are split out on Debian.
 APT_BUILD := python3-venv python3-dev gcc pkg-config libsystemd-dev
+# The tests run a real MQTT broker, with a throw-away CA made by openssl for its TLS test.
+APT_TEST := mosquitto mosquitto-clients openssl
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 # The oldest versions Debian Bookworm ships: the Pi's venv reuses apt's packages, so hypnic
 # must work with these as well as with the newest from PyPI (pyproject states them as bounds).
@@ -38,10 +40,10 @@ pytest: $(VENV)/.installed-test
 pytest-oldest: $(VENV_OLDEST)/.installed
 	$(VENV_OLDEST)/bin/pytest -p no:cacheprovider
 
-$(VENV_OLDEST)/.installed: $(VENV)/.apt pyproject.toml
+$(VENV_OLDEST)/.installed: $(VENV)/.apt-test pyproject.toml
 	$(PYTHON) -m venv $(VENV_OLDEST)
 	$(VENV_OLDEST)/bin/python -m pip install --quiet --disable-pip-version-check \
-	  $(OLDEST) systemd-python pytest
+	  $(OLDEST) systemd-python pytest pyyaml
 	$(VENV_OLDEST)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $@
 
@@ -49,19 +51,25 @@ bench: $(VENV)/.installed
 	$(BIN)/python bench/replay_speed.py
 	$(BIN)/python bench/acquisition.py
 
+# Installs the apt packages of $(1) that are missing (sudo unless root); elsewhere, says what
+# to install.
+define apt_install
+if command -v dpkg-query >/dev/null 2>&1; then \
+  missing=""; \
+  for p in $(1); do \
+    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+  done; \
+  if [ -n "$$missing" ]; then \
+    echo "installing apt packages:$$missing"; \
+    $(SUDO) apt-get update -qq && \
+    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
+      $$missing >/dev/null || exit 1; \
+  fi; \
+else echo "not a Debian system: make sure$(foreach p,$(1), $(p)) (or their equivalents) are installed"; fi
+endef
+
 $(VENV)/.apt:
-	@if command -v dpkg-query >/dev/null 2>&1; then \
-	  missing=""; \
-	  for p in $(APT_BUILD); do \
-	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
-	  done; \
-	  if [ -n "$$missing" ]; then \
-	    echo "installing apt packages:$$missing"; \
-	    $(SUDO) apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
-	      $$missing >/dev/null || exit 1; \
-	  fi; \
-	else echo "not a Debian system: make sure$(foreach p,$(APT_BUILD), $(p)) (or their equivalents) are installed"; fi
+	@$(call apt_install,$(APT_BUILD))
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip
 	@touch $@
@@ -70,8 +78,12 @@ $(VENV)/.installed: $(VENV)/.apt pyproject.toml
 	$(PIP) -e .
 	@touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed
+$(VENV)/.installed-test: $(VENV)/.installed $(VENV)/.apt-test
 	$(PIP) -e '.[test]'
+	@touch $@
+
+$(VENV)/.apt-test: $(VENV)/.apt
+	@$(call apt_install,$(APT_TEST))
 	@touch $@
 
 clean:

@@ -7,14 +7,19 @@ does not need the real system against the emulated chip, so the command itself i
 from __future__ import annotations
 
 import os
-import socket
+import ssl
+import threading
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+import paho.mqtt.client as mqtt
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 
 from hypnic.daemon.config import Config
+from hypnic.daemon.mqtt_link import MqttSetupError, build_client, mqtt_settings
 from hypnic.daemon.sensors import open_bus, open_sensor
 from hypnic.drivers.acquire import Accelerometer
 from hypnic.drivers.base import SensorError
@@ -162,22 +167,57 @@ def _sensor_checks(sensor: Accelerometer, config: Config) -> Iterator[Check]:
         )
     else:
         yield Check("interrupt", "SKIP", "gpio.int_pin not set: polling the FIFO")
-    yield _mqtt_check(config)
+    yield mqtt_check(config)
 
 
-def _mqtt_check(config: Config) -> Check:
-    host, port = config.mqtt.host, config.mqtt.port
-    if not host:
-        return Check("mqtt broker", "SKIP", "mqtt.host not set: MQTT is off")
+def mqtt_check(config: Config, timeout_s: float = 5.0) -> Check:
+    """Connect to the broker as the daemon would (credentials, TLS) and say why it fails."""
+    name = "mqtt broker"
+    fix_auth = "check mqtt.username and the password (mqtt.password_file or the credential)"
     try:
-        with socket.create_connection((host, port), timeout=3.0):
-            pass
+        settings = mqtt_settings(config.mqtt)
+        if settings is None:
+            return Check(name, "SKIP", "mqtt.host not set: MQTT is off")
+        client = build_client(settings)
+    except MqttSetupError as exc:
+        return Check(name, "FAIL", str(exc), "fix the [mqtt] settings named above")
+    answered = threading.Event()
+    reasons: list[ReasonCode] = []
+
+    def on_connect(
+        client: mqtt.Client, userdata: object, flags: mqtt.ConnectFlags, reason: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        reasons.append(reason)
+        answered.set()
+
+    client.on_connect = on_connect
+    where = settings.where
+    try:
+        client.connect(settings.host, settings.port, settings.keepalive_s)
+    except ssl.SSLError as exc:
+        return Check(name, "FAIL", f"TLS with {where} failed: {exc.reason or exc}",
+                     "check mqtt.ca_file (the CA that signed the broker's certificate) and that "
+                     "mqtt.host matches the name in it")
     except OSError as exc:
-        return Check(
-            "mqtt broker", "FAIL", f"cannot reach {host}:{port}: {exc.strerror or exc}",
-            "check mqtt.host and mqtt.port, and that the broker is running",
-        )
-    return Check("mqtt broker", "PASS", f"{host}:{port} accepts connections")
+        return Check(name, "FAIL", f"cannot reach {where}: {exc.strerror or exc}",
+                     "check mqtt.host and mqtt.port, and that the broker is running")
+    client.loop_start()
+    try:
+        if not answered.wait(timeout_s):
+            return Check(name, "FAIL", f"{where} accepts connections but never answered MQTT",
+                         "check mqtt.port (is it the MQTT port?) and mqtt.tls")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    reason = reasons[0]
+    if reason.is_failure:
+        return Check(name, "FAIL", f"{where} refused hypnic: {reason}", fix_auth)
+    how = ("TLS, " if settings.tls else "") + (
+        f"user {settings.username}" if settings.username else "anonymous"
+    )
+    return Check(name, "PASS", f"connected to {where} ({how}); topics under "
+                 f"{settings.topics.base}/")
 
 
 def _user() -> str:

@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from broker import Broker, running_broker
 
 from hypnic.daemon import config as cfg
-from hypnic.daemon.doctor import run_checks
+from hypnic.daemon.doctor import mqtt_check, run_checks
 
 
 def by_name(checks: list) -> dict:
@@ -62,14 +63,29 @@ def test_doctor_names_the_group_to_join(tmp_path: Path, locked_device: Path) -> 
     assert check.fix.startswith("sudo usermod -aG i2c ")
 
 
-def test_doctor_checks_the_broker(monkeypatch: pytest.MonkeyPatch) -> None:
-    with socket.socket() as listener:
+def test_doctor_checks_the_broker(broker: Broker, tmp_path: Path) -> None:
+    config = cfg.override(cfg.Config(), "sensor", type="sim", sim_speed=0)
+    config = cfg.override(config, "mqtt", host=broker.host, port=broker.port, node_id="bed1")
+    check = by_name(run_checks(config))["mqtt broker"]
+    assert check.status == "PASS" and "hypnic/bed1/" in check.detail
+
+    with socket.socket() as listener:  # something listens, but it is not MQTT
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         port = listener.getsockname()[1]
-        config = cfg.override(cfg.Config(), "sensor", type="sim", sim_speed=0)
-        config = cfg.override(config, "mqtt", host="127.0.0.1", port=port)
-        assert by_name(run_checks(config))["mqtt broker"].status == "PASS"
-    config = cfg.override(config, "mqtt", host="127.0.0.1", port=port)  # now closed
-    check = by_name(run_checks(config))["mqtt broker"]
+        silent = cfg.override(config, "mqtt", port=port)
+        check = mqtt_check(silent, timeout_s=0.5)
+        assert check.status == "FAIL" and "never answered" in check.detail
+    check = by_name(run_checks(silent))["mqtt broker"]  # now closed
     assert check.status == "FAIL" and "mqtt.host" in check.fix
+
+    folder = tmp_path / "auth"
+    folder.mkdir()
+    with running_broker(folder, "allow_anonymous false\n") as closed:
+        strict = cfg.override(config, "mqtt", port=closed.port, username="someone")
+        check = by_name(run_checks(strict))["mqtt broker"]
+        assert check.status == "FAIL" and "refused" in check.detail
+        assert "mqtt.username" in check.fix
+    missing = cfg.override(config, "mqtt", password_file=str(tmp_path / "nope"))
+    check = by_name(run_checks(missing))["mqtt broker"]
+    assert check.status == "FAIL" and "nope" in check.detail
