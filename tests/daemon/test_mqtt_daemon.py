@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -170,3 +171,20 @@ def test_reannounces_when_home_assistant_comes_back_and_obeys_commands(
     with EventStore.open(tmp_path / "data") as log:
         assert log.open_pause() is not None  # the pause outlives the restart
         assert log.setting("sensitivity") == "7"
+
+
+def test_without_a_broker_the_daemon_detects_logs_and_keeps_the_events(tmp_path: Path) -> None:
+    closed = tmp_path / "hypnic.toml"
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    closed.write_text(f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\nnode_id = "{NODE}"\n')
+    started = time.monotonic()
+    proc = start_daemon(tmp_path, closed, "--speed", "0", "--duration", "900")
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out
+    assert time.monotonic() - started < 60  # never stuck waiting for the network
+    with EventStore.open(tmp_path / "data") as log:
+        assert log.events() and log.outbox_size() == len(log.events())
+    assert "events wait in the outbox" in out
+    assert out.count("cannot reach the broker") <= 2  # retried quietly, not once per second

@@ -16,7 +16,7 @@ from hypnic.daemon.commands import Command
 from hypnic.daemon.config import MqttConfig
 from hypnic.daemon.events import Event
 from hypnic.daemon.mqtt_link import MqttLink, MqttSettings, MqttSetupError, mqtt_settings
-from hypnic.daemon.mqtt_sink import MqttSink
+from hypnic.daemon.mqtt_sink import ANNOUNCED_KEY, MqttSink
 from hypnic.daemon.payloads import iso
 from hypnic.daemon.sinks import StoreSink
 from hypnic.daemon.status import Status
@@ -247,3 +247,32 @@ def test_two_beds_on_one_broker_stay_apart(tmp_path: Path, broker: Broker) -> No
     ids = [c["unique_id"] for cfg in configs.values() for c in cfg["components"].values()]
     assert len(ids) == len(set(ids))  # no entity of one bed overwrites the other's
     assert event_ids(sub, "hypnic/left/event") == [1] and event_ids(sub, "hypnic/right/event") == []
+
+
+def test_mqtt_5_on_request(tmp_path: Path, broker: Broker) -> None:
+    rig = Rig(tmp_path / "data", settings(broker, protocol="5"))
+    try:
+        rig.event()
+        rig.pump(lambda: rig.outbox() == 0, what="publish over MQTT 5")
+    finally:
+        rig.close()
+
+
+def test_a_component_gone_since_the_last_announcement_is_removed(
+    tmp_path: Path, broker: Broker
+) -> None:
+    with EventStore.open(tmp_path / "data") as log:
+        # As if an older hypnic had announced a component this one no longer has.
+        log.save_setting(ANNOUNCED_KEY, json.dumps({"old_gauge": "sensor", "pause": "switch"}))
+    sub = Subscriber(broker, ["homeassistant/#"]).start()
+    rig = Rig(tmp_path / "data", settings(broker))
+    try:
+        rig.pump(lambda: bool(sub.on("homeassistant/device/bed1/config")), what="discovery")
+    finally:
+        rig.close()
+        sub.stop()
+    comps = json.loads(sub.on("homeassistant/device/bed1/config")[0].payload)["components"]
+    assert comps["old_gauge"] == {"platform": "sensor"}
+    with EventStore.open(tmp_path / "data") as log:
+        remembered = json.loads(log.setting(ANNOUNCED_KEY) or "{}")
+    assert "old_gauge" not in remembered and remembered["pause"] == "switch"
