@@ -87,7 +87,7 @@ $(VENV)/.apt-test: $(VENV)/.apt
 	@touch $@
 
 # deploy/install.sh for real in a debootstrapped Debian Bookworm (as root: it mounts and
-# chroots). About 1.5 min the first time, 45 s after (the base system is cached in
+# chroots). About 1.5 min the first time, half a minute after (the base system is cached in
 # /var/cache/hypnic-install-test). Run it after changing deploy/ or systemd/.
 test-install: $(VENV)/.installed-test
 	$(call apt_install,$(APT_INSTALL_TEST))
