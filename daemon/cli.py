@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 
 from hypnic.daemon import config as cfg
 from hypnic.daemon.detect import Detector, DetectorSettings
+from hypnic.daemon.logsetup import limit_repeats
 from hypnic.daemon.mqtt_link import MqttSetupError
 from hypnic.daemon.sinks import describe_event
 from hypnic.daemon.store import EventStore, StoreError
@@ -128,6 +129,8 @@ def setup_console_logging(level: str) -> None:
         stream=sys.stderr,
         force=True,
     )
+    for handler in logging.getLogger().handlers:
+        limit_repeats(handler)
 
 
 def resolve_data_dir(configured: str, env: dict[str, str] | None = None) -> Path:

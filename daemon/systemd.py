@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from hypnic.daemon.logsetup import limit_repeats
+
 log = logging.getLogger("hypnic")
 
 def under_systemd(env: Mapping[str, str] | None = None) -> bool:
@@ -92,12 +94,13 @@ def setup_journal_logging(level: str) -> bool:
     """Send log records to journald with their fields; False if systemd-python is missing.
 
     Extra fields given to a log call (``extra={"HYPNIC_EVENT": "jerk"}``) become journal
-    fields, so ``journalctl -u hypnic HYPNIC_EVENT=jerk`` lists jerks."""
+    fields, so ``journalctl -u hypnic HYPNIC_EVENT=jerk`` lists jerks. A fault that repeats
+    is logged a few times a minute, then counted (hypnic.daemon.logsetup)."""
     try:
         from systemd.journal import JournalHandler
     except ImportError:
         return False
-    handler = JournalHandler(SYSLOG_IDENTIFIER="hypnic")
+    handler = limit_repeats(JournalHandler(SYSLOG_IDENTIFIER="hypnic"))
     handler.setFormatter(logging.Formatter("%(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
