@@ -9,6 +9,7 @@ slowly varying rates, so no integration over the night is ever needed.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -240,9 +241,14 @@ class BandMotion:
     @staticmethod
     def draw(rng: np.random.Generator, onset_s: float, duration_s: float, band_hz: tuple[
             float, float], peak_g: float, taper: float, axis_weight: F64,
-             n_components: int = 16) -> BandMotion:
+             n_components: int = 16,
+             response: Callable[[F64], F64] | None = None) -> BandMotion:
+        """``response`` (of frequency) shapes the spectrum, e.g. the mattress the motion
+        passes through; the peak is ``peak_g`` whatever it does."""
         freq = np.sort(rng.uniform(*band_hz, size=n_components))
         amp = rng.rayleigh(1.0, size=(n_components, 3)) * axis_weight
+        if response is not None:
+            amp = amp * response(freq)[:, None]
         phase = rng.uniform(0.0, TWO_PI, size=(n_components, 3))
         unit = BandMotion(onset_s, duration_s, taper, freq, amp, phase, 1.0)
         grid = np.linspace(onset_s, onset_s + duration_s, max(64, int(duration_s * 120)))
