@@ -27,12 +27,15 @@ from hypnic.daemon.sinks import describe_event
 from hypnic.daemon.store import EventStore, StoreError
 from hypnic.drivers.base import SensorError
 from hypnic.drivers.recording import RecordingError
+from hypnic.drivers.sim.scenarios import CHIP_SENSORS, SCENARIOS
 
 log = logging.getLogger("hypnic")
 
 
 #: hypnic simulate writes at most a week of signal.
 SIMULATE_MAX_S = 7 * 86400.0
+SCENARIO_NAMES = tuple(SCENARIOS)
+CHIP_NAMES = tuple(CHIP_SENSORS)
 
 
 class UsageError(Exception):
@@ -85,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     doc.add_argument("--json", action="store_true", help="print the checks as JSON")
 
     sim = sub.add_parser("simulate", help="write a simulated night as a recording + truth.json")
+    sim.add_argument("--scenario", choices=SCENARIO_NAMES,
+                     help="a named night (body, bed, room and events varied by the seed)")
+    sim.add_argument("--chip", choices=CHIP_NAMES,
+                     help="the chip whose noise and resolution to simulate (default adxl345 "
+                          "with --scenario); the rate becomes the chip's nearest")
     sim.add_argument("--seed", type=int, default=1)
     sim.add_argument("--duration", type=float, default=3600.0, metavar="S")
     sim.add_argument("--rate", type=float, default=200.0, metavar="HZ")
@@ -322,8 +330,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from hypnic.drivers.recording import RecordingWriter
-    from hypnic.drivers.sim import SimulatedNight
+    from hypnic.drivers.sim import NightParams, SimulatedNight
+    from hypnic.drivers.sim.scenarios import scenario_params
 
     if not 25 <= args.rate <= 3200:  # also refuses nan
         raise UsageError(f"--rate: expected 25-3200 Hz, got {args.rate:g}")
@@ -333,31 +344,42 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         )
     if not 0 <= args.seed <= 2**31 - 1:
         raise UsageError(f"--seed: expected an integer 0-{2**31 - 1}, got {args.seed}")
-    night = SimulatedNight(
-        seed=args.seed, rate_hz=args.rate, duration_s=args.duration, start=args.start
-    )
+    chip = args.chip or ("adxl345" if args.scenario else None)
+    rate_hz = args.rate
+    if args.scenario is not None:
+        params = scenario_params(args.scenario, chip)
+        if not params.occupied and args.start == "onset":
+            raise UsageError(f'--start onset: nobody falls asleep in the "{args.scenario}" '
+                             "scenario; use --start evening")
+    else:
+        params = NightParams()
+        if chip is not None:
+            sensor = CHIP_SENSORS[chip]
+            params = replace(params, noise_density_ug_rthz=sensor.noise_density_ug_rthz,
+                             lsb_g=sensor.lsb_g, noise_z_ratio=sensor.noise_z_ratio)
+    if chip is not None:
+        rate_hz = CHIP_SENSORS[chip].rate_hz(args.rate)
+    try:
+        night = SimulatedNight(seed=args.seed, rate_hz=rate_hz, duration_s=args.duration,
+                               start=args.start, params=params)
+    except ValueError as exc:
+        raise UsageError(f"--duration: {exc}; give a longer night") from None
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"--out: cannot create {args.out}: {exc.strerror}") from None
     recording = args.out / f"recording.{args.format}"
-    chunk = 60 * int(args.rate)
+    chunk = 60 * int(rate_hz)
     with RecordingWriter(recording) as writer:
         for first in range(0, night.n_samples, chunk):
             t, acc = night.render(first, min(chunk, night.n_samples - first))
-            writer.write(t, acc)
-    truth = {
-        "seed": args.seed,
-        "rate_hz": args.rate,
-        "true_rate_hz": night.true_rate_hz,
-        "start_s": night.start_s,
-        "sleep_onset_s": night.sleep_onset_s,
-        "bed_entry_s": night.bed_entry_s,
-        "bed_exit_s": night.bed_exit_s,
-        "events": [e.as_dict() for e in night.truth],
-    }
+            kept = night.kept(t)  # samples lost to a simulated FIFO overrun are left out
+            writer.write(t[kept], acc[kept])
+    truth = {"scenario": args.scenario, "chip": chip, **night.truth_record()}
     (args.out / "truth.json").write_text(json.dumps(truth, indent=1) + "\n")
-    print(f"wrote {recording} and {args.out / 'truth.json'} ({len(night.truth)} labelled events)")
+    what = f"{args.scenario} night, {chip} at {rate_hz:g} Hz, " if args.scenario else ""
+    print(f"wrote {recording} and {args.out / 'truth.json'} ({what}{len(night.truth)} labelled "
+          f"events, {len(night.disturbances)} disturbances)")
     return 0
 
 
