@@ -344,9 +344,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         )
     if not 0 <= args.seed <= 2**31 - 1:
         raise UsageError(f"--seed: expected an integer 0-{2**31 - 1}, got {args.seed}")
-    chip = args.chip or ("adxl345" if args.scenario else None)
+    chip: str | None = args.chip
     rate_hz = args.rate
     if args.scenario is not None:
+        chip = chip or "adxl345"
         params = scenario_params(args.scenario, chip)
         if not params.occupied and args.start == "onset":
             raise UsageError(f'--start onset: nobody falls asleep in the "{args.scenario}" '
