@@ -23,6 +23,7 @@ from typing import Any, NoReturn
 
 from hypnic.daemon import config as cfg
 from hypnic.daemon.detect import Detector, DetectorSettings
+from hypnic.daemon.evaluate import EvaluationError
 from hypnic.daemon.sinks import describe_event
 from hypnic.daemon.store import EventStore, StoreError
 from hypnic.drivers.base import SensorError
@@ -82,6 +83,16 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--format", choices=("text", "jsonl"), default="text")
     rp.add_argument("--sensitivity", type=int, help="override detection.sensitivity (1-10)")
 
+    ev_ = sub.add_parser(
+        "evaluate", help="score the detector on simulated nights (folders hypnic simulate wrote)")
+    ev_.add_argument("folders", type=Path, nargs="+", metavar="DIR")
+    ev_.add_argument("--json", action="store_true", help="print the figures as JSON")
+    ev_.add_argument("--baseline", action="store_true",
+                     help="score the naive baseline (|a| minus its running median) instead")
+    ev_.add_argument("--by", choices=("scenario", "chip"),
+                     help="also give the figures per scenario or per chip")
+    ev_.add_argument("--sensitivity", type=int, help="detection.sensitivity (1-10, default 5)")
+
     doc = sub.add_parser("doctor", help="check I2C, permissions, the sensor, its interrupt, MQTT")
     _config_arg(doc)
     doc.add_argument("--sensor", choices=cfg.SENSOR_TYPES, help="override sensor.type")
@@ -112,7 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return int(COMMANDS[args.command](args))
-    except (UsageError, cfg.ConfigError, RecordingError, StoreError, SensorError) as exc:
+    except (UsageError, cfg.ConfigError, RecordingError, StoreError, SensorError,
+            EvaluationError) as exc:
         print(f"hypnic: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -384,6 +396,46 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from hypnic.daemon.evaluate import (
+        StreamingDetector,
+        evaluate_folder,
+        group,
+        load_truth,
+        recording_in,
+    )
+    from hypnic.daemon.evaluate_baseline import BaselineDetector
+    from hypnic.daemon.evaluate_report import causes, table
+    from hypnic.daemon.scoring import figures
+
+    if args.sensitivity is not None and not 1 <= args.sensitivity <= 10:
+        raise UsageError(f"--sensitivity: expected 1-10, got {args.sensitivity}")
+    if args.baseline and args.sensitivity is not None:
+        raise UsageError("--sensitivity: the baseline has none; leave out one of the two")
+    for folder in args.folders:  # every bad folder is reported before any night is run
+        recording_in(folder)
+        load_truth(folder)
+    settings = DetectorSettings(sensitivity=args.sensitivity or 5)
+
+    def make() -> StreamingDetector:
+        return BaselineDetector() if args.baseline else Detector(settings)
+
+    results = [evaluate_folder(folder, make) for folder in args.folders]
+    groups = group(results, args.by)
+    name = "baseline" if args.baseline else "hypnic"
+    if args.json:
+        nights = [{"folder": str(r.folder), "scenario": r.scenario, "chip": r.chip,
+                   "rate_hz": r.rate_hz, **figures(r.tally)} for r in results]
+        print(json.dumps({"detector": name, "groups": groups, "nights": nights}, indent=1))
+        return 0
+    print(f"{name} detector on {len(results)} simulated nights")
+    print(table(groups))
+    extra = causes(groups["all"])
+    if extra:
+        print(extra)
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from hypnic.daemon.doctor import run_checks
 
@@ -410,5 +462,6 @@ COMMANDS = {
     "events": cmd_events,
     "replay": cmd_replay,
     "simulate": cmd_simulate,
+    "evaluate": cmd_evaluate,
     "doctor": cmd_doctor,
 }

@@ -35,6 +35,8 @@ F64 = NDArray[np.float64]
 #: A partner's movements pass the mattress to this side lower in frequency than one's own.
 PARTNER_TURN_BAND_HZ = (0.2, 2.5)
 PARTNER_LIMB_BAND_HZ = (0.5, 4.0)
+#: ... and start and stop more gently.
+PARTNER_RAMP_S = (0.5, 2.0)
 #: The partner gets in and out of bed within the sleeper's time in bed, this far in.
 PARTNER_IN_OUT_FRACTION = (0.05, 0.25)
 #: Disturbances stay this far inside the rendered span (the detector warms up at the start).
@@ -89,7 +91,7 @@ class _Placer:
 
         def motion(kind: str, at: float, dur: float, band: tuple[float, float],
                    peak_g: float) -> None:
-            m = BandMotion.draw(rng, at, dur, band, peak_g, taper=0.5,
+            m = BandMotion.draw(rng, at, dur, band, peak_g, ramp_s=uniform(rng, PARTNER_RAMP_S),
                                 axis_weight=rng.uniform(0.5, 1.0, size=3), response=far)
             self.add(Disturbance("partner", at, at + dur, peak_g, kind), m)
 
@@ -206,7 +208,8 @@ class _Placer:
                 continue
             peak = log_uniform(rng, p.traffic_peak_g)
             weight = np.array([0.3, 0.3, 1.0]) * rng.uniform(0.5, 1.0, size=3)
-            m = BandMotion.draw(rng, at, dur, p.traffic_band_hz, peak, taper=1.0,
+            # A truck's rumble swells and fades over its whole passing.
+            m = BandMotion.draw(rng, at, dur, p.traffic_band_hz, peak, ramp_s=dur / 2,
                                 axis_weight=weight, n_components=32)
             self.add(Disturbance("traffic", at, at + dur, peak, "passing truck"), m)
 

@@ -191,6 +191,9 @@ class NightParams:
     limb_duration_s: Range = (0.5, 10.0)  # log-uniform
     limb_band_hz: Range = (1.0, 6.0)
     limb_peak_g: Range = (0.004, 0.04)  # log-uniform
+    #: A muscle burst starts and stops within a few tenths of a second: the motion rises
+    #: from zero to full over this (and falls back over it at the end).
+    limb_ramp_s: Range = (0.1, 0.4)
 
     # --- posture changes (turning over) ---------------------------------------------------
     posture_rate_scale: float = 1.0
@@ -202,6 +205,9 @@ class NightParams:
     posture_tilt_deg: Range = (0.3, 3.0)  # log-uniform
     #: Rolling over is slower than a limb movement.
     posture_band_hz: Range = (0.3, 4.0)
+    #: Turning over starts with a push; getting in and out of bed is slower to build up.
+    posture_ramp_s: Range = (0.3, 1.0)
+    bed_ramp_s: Range = (0.5, 1.5)
 
     # --- a partner on the other side of the bed (disturbances, never events) ---------------
     partner: bool = False

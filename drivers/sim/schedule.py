@@ -154,14 +154,16 @@ class _Builder:
         peak = log_uniform(rng, p.limb_peak_g) * self.body.coupling
         weight = rng.uniform(0.3, 1.0, size=3)
         motion = BandMotion.draw(rng, at, duration_s, p.limb_band_hz, peak,
-                                 taper=float(rng.uniform(0.5, 1.0)), axis_weight=weight,
+                                 ramp_s=uniform(rng, p.limb_ramp_s), axis_weight=weight,
                                  response=self.body.response)
         self._add(TruthEvent("limb_movement", at, at + duration_s, peak, series=series), motion)
 
     def _big_motion(self, rng: np.random.Generator, kind: str, lo: float, hi: float,
                     peak_range: Range) -> tuple[TruthEvent, BandMotion]:
+        p = self.p
         peak = log_uniform(rng, peak_range) * self.body.coupling
-        motion = BandMotion.draw(rng, lo, hi - lo, self.p.posture_band_hz, peak, taper=0.5,
+        ramp = uniform(rng, p.posture_ramp_s if kind == "posture_change" else p.bed_ramp_s)
+        motion = BandMotion.draw(rng, lo, hi - lo, p.posture_band_hz, peak, ramp_s=ramp,
                                  axis_weight=rng.uniform(0.5, 1.0, size=3), n_components=24,
                                  response=self.body.response)
         return TruthEvent(kind, lo, hi, peak), motion
