@@ -336,17 +336,18 @@ def figures(t: Tally) -> dict[str, Any]:
         "nights": len(t.sleep_onset),
         "estimated": len(onset_err),
         "within_10min": _ratio(within, len(t.sleep_onset)) if onset_err else None,
-        "error_median_min": None if not onset_err else _percentile(onset_err, 50) / 60.0,
+        "error_median_min": None if not onset_err else float(np.median(np.abs(onset_err)))
+        / 60.0,
     }
     for name, tolerance in VITALS_TOLERANCE.items():
-        errors = np.array(t.vitals_errors.get(name, []))
-        have = errors[~np.isnan(errors)]
-        right = int((have <= tolerance).sum())
+        all_errors = np.array(t.vitals_errors.get(name, []), dtype=np.float64)
+        have = all_errors[~np.isnan(all_errors)]
+        right = int(np.count_nonzero(have <= tolerance))
         out[name] = {
-            "labels": len(errors),
-            "estimated": _ratio(len(have), len(errors)),
+            "labels": len(all_errors),
+            "estimated": _ratio(len(have), len(all_errors)),
             "error_median_bpm": float(np.median(have)) if len(have) else None,
-            "coverage": _ratio(right, len(errors)) if len(have) else None,
+            "coverage": _ratio(right, len(all_errors)) if len(have) else None,
         }
     out["presence_agreement"] = _ratio(*t.presence)
     return out
