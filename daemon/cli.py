@@ -344,8 +344,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from hypnic.drivers.recording import RecordingWriter
     from hypnic.drivers.sim import NightParams, SimulatedNight
+    from hypnic.drivers.sim.export import write_night
     from hypnic.drivers.sim.scenarios import scenario_params
 
     if not 25 <= args.rate <= 3200:  # also refuses nan
@@ -381,15 +381,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"--out: cannot create {args.out}: {exc.strerror}") from None
-    recording = args.out / f"recording.{args.format}"
-    chunk = 60 * int(rate_hz)
-    with RecordingWriter(recording) as writer:
-        for first in range(0, night.n_samples, chunk):
-            t, acc = night.render(first, min(chunk, night.n_samples - first))
-            kept = night.kept(t)  # samples lost to a simulated FIFO overrun are left out
-            writer.write(t[kept], acc[kept])
-    truth = {"scenario": args.scenario, "chip": chip, **night.truth_record()}
-    (args.out / "truth.json").write_text(json.dumps(truth, indent=1) + "\n")
+    recording = write_night(night, args.out, args.format, scenario=args.scenario, chip=chip)
     what = f"{args.scenario} night, {chip} at {rate_hz:g} Hz, " if args.scenario else ""
     print(f"wrote {recording} and {args.out / 'truth.json'} ({what}{len(night.truth)} labelled "
           f"events, {len(night.disturbances)} disturbances)")
