@@ -106,6 +106,18 @@ def _pairs(items: list[Any], path: Path, key: str) -> list[tuple[float, float]]:
                               "simulate the night again") from None
 
 
+def _series(items: object, path: Path) -> list[tuple[float, float]]:
+    if items is None:
+        return []
+    try:
+        if not isinstance(items, list):
+            raise TypeError
+        return [(float(x["start_s"]), float(x["end_s"])) for x in items]
+    except (TypeError, KeyError, ValueError):
+        raise EvaluationError(f"{path}: 'plm_series' must be a list of {{start_s, end_s, …}}; "
+                              "simulate the night again") from None
+
+
 def load_truth(folder: Path) -> tuple[NightTruth, dict[str, Any]]:
     """truth.json as scoring needs it, and the whole file (for scenario, chip, …)."""
     path = folder / TRUTH_FILE
@@ -133,6 +145,7 @@ def load_truth(folder: Path) -> tuple[NightTruth, dict[str, Any]]:
         respiration=_pairs(_need(raw, "respiration", list, path), path, "respiration"),
         heart=_pairs(_need(raw, "heart", list, path), path, "heart"),
         floor_g=raw.get("floor_g") if isinstance(raw.get("floor_g"), number) else None,
+        plm_series=_series(raw.get("plm_series"), path),
     )
     return truth, raw
 

@@ -84,6 +84,9 @@ ROWS: list[tuple[str, Callable[[Figures], str]]] = [
     ("bed in/out reported after s", lambda f: _num(f["bed"]["reported_after_median_s"],
                                                    "{:.1f}")),
     ("presence agreement", lambda f: _pct(f["presence_agreement"])),
+    ("PLM series P/R", lambda f: "n/a" if f["plm_series"]["recall"] is None and
+     f["plm_series"]["precision"] is None else
+     f"{_num(f['plm_series']['precision'])}/{_num(f['plm_series']['recall'])}"),
     ("PLM index within 10%", lambda f: _pct(f["plm_index"]["within_10pct"])),
     ("PLM index rel err (>=5/h)", lambda f: _pct(f["plm_index"]["relative_error_median"])),
     ("sleep onset within 10 min", lambda f: _pct(f["sleep_onset"]["within_10min"])),

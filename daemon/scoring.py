@@ -14,6 +14,9 @@ The rules:
 - a false alarm is a detection whose onset lies in an event-free stretch: further than
   ``FREE_MARGIN_S`` from every label. Disturbances (a partner, footsteps, …) are event-free
   time: they are exactly what must not be reported. Counted per hour of event-free time.
+- a periodic limb movement series (from the night figures, as the contract says, not from
+  the events) is found when a detected series covers at least half of a true one's span, and
+  a detected series is right when at least half of its span lies in a true one.
 - the PLM index is within 10 % when |detected - true| <= 10 % of the true index + 0.5 / h
   (the half-movement-per-hour slack lets a true 0 be met); the relative error is reported
   for nights with a true index of at least ``PLM_RELATIVE_MIN``.
@@ -79,6 +82,8 @@ class NightTruth:
     respiration: list[tuple[float, float]]
     heart: list[tuple[float, float]]
     floor_g: float | None = None
+    #: (start_s, end_s) of each true periodic limb movement series.
+    plm_series: list[tuple[float, float]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,10 @@ class Tally:
     bed_errors_s: list[float | None] = field(default_factory=list)
     bed_latency_s: list[float] = field(default_factory=list)
     plm: list[tuple[float, float | None]] = field(default_factory=list)
+    #: [true series found, true series, detected series right, detected series]; the last
+    #: two only from nights where the detector reported its series.
+    plm_series: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
+    plm_series_reported: int = 0
     sleep_onset: list[tuple[float, float | None]] = field(default_factory=list)
     #: Per labelled time: |estimate - truth|, or nan when there was no estimate.
     vitals_errors: dict[str, list[float]] = field(default_factory=dict)
@@ -139,6 +148,8 @@ class Tally:
         out.bed_errors_s = self.bed_errors_s + other.bed_errors_s
         out.bed_latency_s = self.bed_latency_s + other.bed_latency_s
         out.plm = self.plm + other.plm
+        out.plm_series = [a + b for a, b in zip(self.plm_series, other.plm_series, strict=True)]
+        out.plm_series_reported = self.plm_series_reported + other.plm_series_reported
         out.sleep_onset = self.sleep_onset + other.sleep_onset
         out.presence = [self.presence[0] + other.presence[0],
                         self.presence[1] + other.presence[1]]
@@ -250,6 +261,7 @@ def _night_figures(tally: Tally, truth: NightTruth, run: NightRun) -> None:
     s = run.summary
     if truth.plm_index is not None:
         tally.plm.append((truth.plm_index, _number(s.get("plm_index"))))
+    _series(tally, truth.plm_series, s.get("plm_series"))
     if truth.sleep_onset_s is not None:
         tally.sleep_onset.append((truth.sleep_onset_s, _number(s.get("sleep_onset_s"))))
     times = np.array([x[0] for x in run.samples])
@@ -268,6 +280,28 @@ def _night_figures(tally: Tally, truth: NightTruth, run: NightRun) -> None:
             continue
         tally.presence[1] += 1
         tally.presence[0] += bool(present) == _inside(t, in_bed, 0.0)
+
+
+def _overlap(a: tuple[float, float], b: tuple[float, float]) -> float:
+    return max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
+
+
+def _series(tally: Tally, true: list[tuple[float, float]], reported: object) -> None:
+    if not isinstance(reported, list):
+        return
+    found: list[tuple[float, float]] = []
+    for item in reported:
+        if isinstance(item, dict):
+            lo, hi = _number(item.get("start_s")), _number(item.get("end_s"))
+            if lo is not None and hi is not None:
+                found.append((lo, hi))
+    tally.plm_series_reported += 1
+    tally.plm_series[0] += sum(
+        any(_overlap(t, d) >= 0.5 * (t[1] - t[0]) for d in found) for t in true)
+    tally.plm_series[1] += len(true)
+    tally.plm_series[2] += sum(
+        any(_overlap(t, d) >= 0.5 * (d[1] - d[0]) for t in true) for d in found)
+    tally.plm_series[3] += len(found)
 
 
 def _number(x: object) -> float | None:
@@ -329,6 +363,12 @@ def figures(t: Tally) -> dict[str, Any]:
         "within_10pct": None if not plm_estimated else _ratio(
             sum(d is not None and abs(d - p) <= 0.1 * p + 0.5 for p, d in t.plm), len(t.plm)),
         "relative_error_median": _percentile(plm_rel, 50),
+    }
+    reported = t.plm_series_reported > 0
+    out["plm_series"] = {
+        "labels": t.plm_series[1], "detected": t.plm_series[3],
+        "recall": _ratio(t.plm_series[0], t.plm_series[1]) if reported else None,
+        "precision": _ratio(t.plm_series[2], t.plm_series[3]) if reported else None,
     }
     onset_err = [d - s for s, d in t.sleep_onset if d is not None]
     within = sum(abs(e) <= SLEEP_ONSET_TOLERANCE_S for e in onset_err)

@@ -127,6 +127,18 @@ def test_night_figures_from_the_summary_and_its_samples() -> None:
     assert g["plm_index"]["within_10pct"] == 0.0 and g["sleep_onset"]["within_10min"] == 0.0
 
 
+def test_plm_series_are_scored_from_the_night_figures() -> None:
+    truth = night_truth(plm_series=[(1000.0, 1400.0), (2000.0, 2300.0)])
+    reported = [{"id": 1, "start_s": 1150.0, "end_s": 1500.0, "count": 9},  # covers 250/400
+                {"id": 2, "start_s": 2250.0, "end_s": 2600.0, "count": 9},  # covers 50/300
+                {"id": 3, "start_s": 3000.0, "end_s": 3100.0, "count": 4}]  # nothing there
+    f = figures(score(truth, NightRun([], [], {"plm_series": reported})))
+    assert f["plm_series"] == {"labels": 2, "detected": 3, "recall": 0.5,
+                               "precision": pytest.approx(1 / 3)}
+    none = figures(score(truth, NightRun([], [], {})))
+    assert none["plm_series"]["recall"] is None and none["plm_series"]["precision"] is None
+
+
 def test_tallies_pool_events_across_nights() -> None:
     one = score(night_truth(), NightRun([detected("jerk", 500.0)], [], {}))
     two = score(night_truth(), NightRun([detected("jerk", 900.0), detected("jerk", 950.0)],
