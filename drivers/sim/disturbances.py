@@ -45,8 +45,9 @@ EDGE_S = 30.0
 
 class _Placer:
     def __init__(self, seed: int, p: NightParams, sched: Schedule, occ: Occupancy,
-                 in_bed: tuple[float, float], frac: float) -> None:
+                 in_bed: tuple[float, float], frac: float, max_freq_hz: float) -> None:
         self.seed, self.p, self.sched, self.occ, self.frac = seed, p, sched, occ, frac
+        self.max_freq_hz = max_freq_hz
         self.in_bed = in_bed
         self.span = (sched.start_s + EDGE_S, sched.end_s - EDGE_S)
 
@@ -156,7 +157,16 @@ class _Placer:
         f = uniform(rng, self.p.floor_ring_hz)
         freq = np.array([f, f * float(rng.uniform(1.5, 2.5))])
         damping = rng.uniform(0.05, 0.2, size=2)
-        return freq, damping, np.array([1.0, float(rng.uniform(0.2, 0.6))])
+        weight = np.array([1.0, float(rng.uniform(0.2, 0.6))])
+        return freq, damping, self._passed(freq, weight)
+
+    def _passed(self, freq_hz: F64, weight: F64) -> F64:
+        """The weights, zero where the chip's output filter removes the frequency (the
+        strongest component is always kept)."""
+        kept = np.where(freq_hz <= self.max_freq_hz, weight, 0.0)
+        if not kept.any():
+            kept[int(np.argmax(weight))] = weight.max()
+        return np.asarray(kept, dtype=np.float64)
 
     def _vertical(self, rng: np.random.Generator) -> F64:
         return unit(np.array([*rng.normal(0.0, 0.3, size=2), 1.0]))
@@ -225,8 +235,8 @@ class _Placer:
         hold = max(0.0, off - on - up - down)
         freq = uniform(rng, p.fan_freq_hz)
         peak = log_uniform(rng, p.fan_peak_g)
-        hum = Hum(on, up, hold, down, freq,
-                  np.array([1.0, float(rng.uniform(0.1, 0.5)), float(rng.uniform(0.0, 0.2))]),
+        harmonics = np.array([1.0, float(rng.uniform(0.1, 0.5)), float(rng.uniform(0.0, 0.2))])
+        hum = Hum(on, up, hold, down, freq, self._passed(freq * np.arange(1.0, 4.0), harmonics),
                   rng.uniform(0.0, 2 * math.pi, size=3), self._vertical(rng), peak)
         self.add(Disturbance("fan", on, hum.support_hi_s, peak, f"{freq:.1f} Hz"), hum)
 
@@ -244,9 +254,9 @@ class _Placer:
                 continue
             freq = uniform(rng, p.washer_spin_hz)
             peak = log_uniform(rng, p.washer_peak_g)
-            hum = Hum(at, up, hold, down, freq,
-                      np.array([1.0, float(rng.uniform(0.1, 0.4)),
-                                float(rng.uniform(0.0, 0.15))]),
+            harmonics = np.array([1.0, float(rng.uniform(0.1, 0.4)),
+                                  float(rng.uniform(0.0, 0.15))])
+            hum = Hum(at, up, hold, down, freq, self._passed(freq * np.arange(1.0, 4.0), harmonics),
                       rng.uniform(0.0, 2 * math.pi, size=3), self._vertical(rng), peak)
             self.add(Disturbance("washer", at, hum.support_hi_s, peak, f"spin {freq:.1f} Hz"),
                      hum)
@@ -266,9 +276,11 @@ class _Placer:
 
 
 def add_disturbances(seed: int, p: NightParams, sched: Schedule, occ: Occupancy,
-                     in_bed: tuple[float, float], frac: float) -> None:
-    """Draw the night's disturbances into ``sched``, clear of what ``occ`` holds."""
-    placer = _Placer(seed, p, sched, occ, in_bed, frac)
+                     in_bed: tuple[float, float], frac: float,
+                     max_freq_hz: float = math.inf) -> None:
+    """Draw the night's disturbances into ``sched``, clear of what ``occ`` holds; vibration
+    above ``max_freq_hz`` is left out (the chip filters it)."""
+    placer = _Placer(seed, p, sched, occ, in_bed, frac, max_freq_hz)
     placer.partner()
     placer.footsteps()
     placer.doors()

@@ -114,7 +114,8 @@ class SimulatedNight:
         #: Expected noise rms per axis (the axes' mean square), quantisation included.
         self.noise_rms_g = math.sqrt(float(np.mean(self.noise_sigma_g**2)) + p.lsb_g**2 / 12.0)
 
-        sched = build_schedule(seed, p, start, self.duration_s, self.noise_rms_g)
+        sched = build_schedule(seed, p, start, self.duration_s, self.noise_rms_g,
+                               self.true_rate_hz)
         self.schedule = sched
         self.body = sched.body
         self.start_s = sched.start_s

@@ -41,12 +41,17 @@ F64 = NDArray[np.float64]
 ONSET_LEAD_S = 150.0
 #: Counts "per 8 h" are scaled by the night's length against this.
 REFERENCE_NIGHT_S = 8 * 3600.0
+#: A chip's output filter passes up to about this fraction of its output rate: the room's
+#: vibration above it (a floor's higher modes, a machine's harmonics) is left out rather than
+#: aliased.
+PASSBAND_FRACTION = 0.45
 
 
 class _Builder:
     def __init__(self, seed: int, p: NightParams, start: str, duration_s: float,
-                 noise_rms_g: float) -> None:
+                 noise_rms_g: float, rate_hz: float) -> None:
         self.seed = seed
+        self.rate_hz = rate_hz
         self.p = p
         self.noise_rms_g = noise_rms_g
         self.occ = Occupancy(p.min_gap_s)
@@ -189,7 +194,8 @@ class _Builder:
                 [(self.entry[0], self.entry[1], p.bed_entry_tilt_deg), *postures,
                  *trip_changes, (self.exit[0], self.exit[1], None)])
             self._intervals()
-        add_disturbances(self.seed, p, s, self.occ, self.in_bed, self.frac)
+        add_disturbances(self.seed, p, s, self.occ, self.in_bed, self.frac,
+                         PASSBAND_FRACTION * self.rate_hz)
         return s
 
     def _intervals(self) -> None:
@@ -365,6 +371,7 @@ class _Builder:
 
 
 def build_schedule(seed: int, params: NightParams, start: str, duration_s: float,
-                   noise_rms_g: float) -> Schedule:
-    """Draw the whole night's schedule from the seed."""
-    return _Builder(seed, params, start, duration_s, noise_rms_g).build()
+                   noise_rms_g: float, rate_hz: float = math.inf) -> Schedule:
+    """Draw the whole night's schedule from the seed (``rate_hz``: the chip's output rate,
+    whose low-pass removes room vibration above about half of it)."""
+    return _Builder(seed, params, start, duration_s, noise_rms_g, rate_hz).build()
