@@ -75,26 +75,39 @@ CHIP_SENSORS: dict[str, ChipSensor] = {
     "lsm6ds3trc": _sensor("lsm6ds3trc", LSM6DS_MG_PER_LSB[2] / 1000.0),
 }
 
-#: The physics every scenario varies over (see params for the sources of each range).
+#: The physics every scenario varies over: wider than NightParams' ordinary adult, so that
+#: nothing tuned on these nights depends on one body, bed or chip unit.
 WIDE = NightParams(
+    # Cheap MEMS oscillators: a few percent off nominal, allowing for temperature.
     rate_error_max=0.03,
+    # Unit-to-unit noise: datasheets quote typical figures; units vary by tens of percent.
     noise_density_scale=(0.85, 1.3),
+    # Adults 45-130 kg (about the 1st-99th percentiles of NHANES adult body mass).
     body_mass_kg=(45.0, 130.0),
+    # From a soft foam mattress to a firm one, and damping from springy to dead.
     mattress_resonance_hz=(3.5, 14.0),
     mattress_damping=(0.1, 0.5),
+    # Sensor under the hips or the chest, thick or thin mattress, with or without topper.
     coupling=(0.6, 1.6),
     empty_tilt_deg=(0.0, 3.0),
     bed_entry_tilt_deg=(0.5, 5.0),
+    # Sleep latency 5-40 min: quick sleepers to mild insomnia (PSG norms: 10-30 min).
     sleep_latency_s=(300.0, 2400.0),
+    # Sleeping breathing 10-22 /min and heart rate 45-85 bpm: trained athletes to older or
+    # unfit adults (textbook resting ranges, a little beyond the ordinary 12-20 and 50-70).
     breath_rate_bpm=(10.0, 22.0),
     breath_tilt_deg=(0.01, 0.1),
+    # Under the mattress the surface heaves by at most a few mm with a breath: <= 1.5 mg.
     breath_vertical_g=(0.0002, 0.0015),
     heart_rate_bpm=(45.0, 85.0),
     bcg_freq_hz=(4.0, 12.0),
+    # 0.2-0.8 mg before the body's scaling: 0.07-2 mg at the sensor over all bodies.
     bcg_peak_g=(0.0002, 0.0008),
+    # A myoclonic burst lasts 40-300 ms (EMG burst lengths of sleep starts and twitches).
     jerk_pulse_s=(0.04, 0.3),
     limb_band_hz=(0.7, 6.0),
     posture_band_hz=(0.2, 4.0),
+    # Now and then the host stalls and the FIFO overruns.
     fifo_gaps_per_8h=(0, 2),
 )
 
