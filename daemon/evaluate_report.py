@@ -48,10 +48,12 @@ def _onset(kind: str) -> Callable[[Figures], str]:
     return cell
 
 
-def _strength(f: Figures) -> str:
-    d = f["jerk_recall_by_strength"]
-    cells = [_num(d[k]["recall"]) if k in d else "n/a" for k in ("<5x floor", "5-10x", ">=10x")]
-    return "/".join(cells)
+def _strength(kind: str) -> Callable[[Figures], str]:
+    def cell(f: Figures) -> str:
+        d = f[kind]["recall_by_strength"]
+        bins = ("<5x floor", "5-10x", ">=10x")
+        return "/".join(_num(d[k]["recall"]) if k in d else "n/a" for k in bins)
+    return cell
 
 
 def _vitals(name: str) -> Callable[[Figures], str]:
@@ -71,11 +73,12 @@ ROWS: list[tuple[str, Callable[[Figures], str]]] = [
     ("jerk P/R/F1", _prf("jerk")),
     ("jerk false alarms /h", _fa("jerk")),
     ("jerk onset err ms med/p95", _onset("jerk")),
-    ("jerk recall <5x/5-10x/>=10x", _strength),
+    ("jerk recall <5x/5-10x/>=10x", _strength("jerk")),
     ("limb labels/detected", _count("limb_movement")),
     ("limb P/R/F1", _prf("limb_movement")),
     ("limb false alarms /h", _fa("limb_movement")),
     ("limb onset err ms med/p95", _onset("limb_movement")),
+    ("limb recall <5x/5-10x/>=10x", _strength("limb_movement")),
     ("posture P/R/F1", _prf("posture_change")),
     ("posture false alarms /h", _fa("posture_change")),
     ("all false alarms /h", _fa(None)),

@@ -45,8 +45,9 @@ PLM_RELATIVE_MIN = 5.0
 SLEEP_ONSET_TOLERANCE_S = 600.0
 #: Presence is compared away from getting in and out, where it is a matter of seconds.
 PRESENCE_MARGIN_S = 15.0
-#: Jerk recall is broken down by the jerk's peak against the night's floor (noise, or the
-#: heartbeat on a low-noise chip).
+#: Jerk and limb movement recall is broken down by the label's peak against the night's
+#: floor (noise, or the heartbeat on a low-noise chip).
+STRENGTH_TYPES = ("jerk", "limb_movement")
 STRENGTH_BINS = ((0.0, 5.0, "<5x floor"), (5.0, 10.0, "5-10x"), (10.0, math.inf, ">=10x"))
 
 
@@ -113,7 +114,8 @@ class Tally:
     false_alarm_causes: Counter[tuple[str, str]] = field(default_factory=Counter)
     #: (label type, detected type) of labels missed in their own type but found as another.
     confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
-    jerk_strength: dict[str, list[int]] = field(default_factory=dict)  # bin: [found, total]
+    #: (type, strength bin): [found, labels].
+    strength: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     #: Getting in or out: the onset error of the match, None when not found.
     bed_errors_s: list[float | None] = field(default_factory=list)
     bed_latency_s: list[float] = field(default_factory=list)
@@ -140,9 +142,9 @@ class Tally:
                 for k, v in d.items():
                     merged.setdefault(k, []).extend(v)
             setattr(out, name, merged)
-        for d in (self.jerk_strength, other.jerk_strength):
+        for d in (self.strength, other.strength):
             for k, (found, total) in d.items():
-                slot = out.jerk_strength.setdefault(k, [0, 0])
+                slot = out.strength.setdefault(k, [0, 0])
                 slot[0] += found
                 slot[1] += total
         out.bed_errors_s = self.bed_errors_s + other.bed_errors_s
@@ -201,8 +203,8 @@ def score(truth: NightTruth, run: NightRun) -> Tally:
                 tally.bed_errors_s.append(None if j is None else found[j].onset_s - label.onset_s)
                 if j is not None:
                     tally.bed_latency_s.append(found[j].reported_s - label.onset_s)
-        if kind == "jerk":
-            _jerk_strength(tally, labels, matched_truth[kind], truth.floor_g)
+        if kind in STRENGTH_TYPES:
+            _strength(tally, kind, labels, matched_truth[kind], truth.floor_g)
 
     # Labels missed in their own type: was something of another type detected there?
     for kind, labels in labels_by_type.items():
@@ -219,14 +221,14 @@ def score(truth: NightTruth, run: NightRun) -> Tally:
     return tally
 
 
-def _jerk_strength(tally: Tally, labels: list[Label], matched: set[int],
-                   floor_g: float | None) -> None:
+def _strength(tally: Tally, kind: str, labels: list[Label], matched: set[int],
+              floor_g: float | None) -> None:
     if not floor_g:
         return
     for i, label in enumerate(labels):
         ratio = label.peak_g / floor_g
         name = next(n for lo, hi, n in STRENGTH_BINS if lo <= ratio < hi)
-        slot = tally.jerk_strength.setdefault(name, [0, 0])
+        slot = tally.strength.setdefault((kind, name), [0, 0])
         slot[0] += i in matched
         slot[1] += 1
 
@@ -342,10 +344,11 @@ def figures(t: Tally) -> dict[str, Any]:
     out["false_alarm_causes"] = {f"{k}<-{c}": n for (k, c), n in
                                  sorted(t.false_alarm_causes.items())}
     out["confusion"] = {f"{k}->{d}": n for (k, d), n in sorted(t.confusion.items())}
-    out["jerk_recall_by_strength"] = {
-        name: {"found": t.jerk_strength[name][0], "labels": t.jerk_strength[name][1],
-               "recall": _ratio(*t.jerk_strength[name])}
-        for _, _, name in STRENGTH_BINS if name in t.jerk_strength}
+    for kind in STRENGTH_TYPES:
+        out[kind]["recall_by_strength"] = {
+            name: {"found": t.strength[(kind, name)][0], "labels": t.strength[(kind, name)][1],
+                   "recall": _ratio(*t.strength[(kind, name)])}
+            for _, _, name in STRENGTH_BINS if (kind, name) in t.strength}
     bed_found = [e for e in t.bed_errors_s if e is not None]
     out["bed"] = {
         "labels": len(t.bed_errors_s),

@@ -88,8 +88,8 @@ def test_score_counts_hits_misses_false_alarms_and_their_causes() -> None:
     assert f["bed"]["labels"] == 2 and f["bed"]["found_within_5s"] == 0.5
     assert f["bed"]["onset_error_median_s"] == pytest.approx(3.0)
     # The strong jerk was found, the one at 4x the floor was not.
-    assert f["jerk_recall_by_strength"]["<5x floor"]["recall"] == 0.0
-    assert f["jerk_recall_by_strength"][">=10x"]["recall"] == 1.0
+    assert f["jerk"]["recall_by_strength"]["<5x floor"]["recall"] == 0.0
+    assert f["jerk"]["recall_by_strength"][">=10x"]["recall"] == 1.0
 
 
 def test_night_figures_are_none_when_the_detector_gives_none() -> None:
