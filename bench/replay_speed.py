@@ -38,28 +38,37 @@ def timed(cmd: list[str]) -> tuple[float, float]:
     return elapsed, usage.ru_maxrss / 1024.0  # ru_maxrss is in KiB on Linux
 
 
+def simulate_and_replay(hours: float, rate_hz: float, work: Path) -> dict[str, float]:
+    """Write an ``hours``-long night at ``rate_hz`` into ``work`` and replay it; the wall
+    times, peak RSS (MiB), size (MB) and how many times faster than real time each ran."""
+    night_s = hours * 3600.0
+    rec_dir = work / "night"
+    sim_s, sim_rss = timed(
+        [*HYPNIC, "simulate", "--seed", "1", "--duration", str(night_s),
+         "--rate", str(rate_hz), "--out", str(rec_dir)]
+    )
+    recording = rec_dir / "recording.npz"
+    replay_s, replay_rss = timed([*HYPNIC, "replay", str(recording), "--format", "jsonl"])
+    return {"simulate_s": sim_s, "simulate_rss_mib": sim_rss,
+            "simulate_x": night_s / sim_s, "size_mb": recording.stat().st_size / 1e6,
+            "replay_s": replay_s, "replay_rss_mib": replay_rss, "replay_x": night_s / replay_s}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--hours", type=float, default=8.0)
     p.add_argument("--rate", type=float, default=200.0)
     p.add_argument("--keep", action="store_true", help="keep the recording in bench/out")
     args = p.parse_args()
-    night_s = args.hours * 3600.0
     work = Path(tempfile.mkdtemp(prefix="hypnic-bench-"))
     try:
         rec_dir = work / "night"
-        sim_s, sim_rss = timed(
-            [*HYPNIC, "simulate", "--seed", "1", "--duration", str(night_s),
-             "--rate", str(args.rate), "--out", str(rec_dir)]
-        )
-        recording = rec_dir / "recording.npz"
-        size_mb = recording.stat().st_size / 1e6
-        print(f"simulate: {args.hours:g} h at {args.rate:g} Hz -> {size_mb:.0f} MB NPZ in "
-              f"{sim_s:.1f} s ({night_s / sim_s:.0f}x real time), peak RSS {sim_rss:.0f} MiB")
-
-        replay_s, replay_rss = timed([*HYPNIC, "replay", str(recording), "--format", "jsonl"])
-        print(f"replay:   {replay_s:.1f} s = {night_s / replay_s:.0f}x faster than real time, "
-              f"peak RSS {replay_rss:.0f} MiB")
+        r = simulate_and_replay(args.hours, args.rate, work)
+        print(f"simulate: {args.hours:g} h at {args.rate:g} Hz -> {r['size_mb']:.0f} MB NPZ in "
+              f"{r['simulate_s']:.1f} s ({r['simulate_x']:.0f}x real time), peak RSS "
+              f"{r['simulate_rss_mib']:.0f} MiB")
+        print(f"replay:   {r['replay_s']:.1f} s = {r['replay_x']:.0f}x faster than real time, "
+              f"peak RSS {r['replay_rss_mib']:.0f} MiB")
 
         rss = {}
         for hours in (1.0, args.hours):

@@ -21,18 +21,22 @@ from typing import Any, NoReturn
 
 from hypnic.daemon import config as cfg
 from hypnic.daemon.detect import Detector, DetectorSettings
+from hypnic.daemon.evaluate import EvaluationError
 from hypnic.daemon.logsetup import limit_repeats
 from hypnic.daemon.mqtt_link import MqttSetupError
 from hypnic.daemon.sinks import describe_event
 from hypnic.daemon.store import EventStore, StoreError
 from hypnic.drivers.base import SensorError
 from hypnic.drivers.recording import RecordingError
+from hypnic.drivers.sim.scenarios import CHIP_SENSORS, SCENARIOS
 
 log = logging.getLogger("hypnic")
 
 
 #: hypnic simulate writes at most a week of signal.
 SIMULATE_MAX_S = 7 * 86400.0
+SCENARIO_NAMES = tuple(SCENARIOS)
+CHIP_NAMES = tuple(CHIP_SENSORS)
 
 
 class UsageError(Exception):
@@ -81,12 +85,27 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--format", choices=("text", "jsonl"), default="text")
     rp.add_argument("--sensitivity", type=int, help="override detection.sensitivity (1-10)")
 
+    ev_ = sub.add_parser(
+        "evaluate", help="score the detector on simulated nights (folders hypnic simulate wrote)")
+    ev_.add_argument("folders", type=Path, nargs="+", metavar="DIR")
+    ev_.add_argument("--json", action="store_true", help="print the figures as JSON")
+    ev_.add_argument("--baseline", action="store_true",
+                     help="score the naive baseline (|a| minus its running median) instead")
+    ev_.add_argument("--by", choices=("scenario", "chip"),
+                     help="also give the figures per scenario or per chip")
+    ev_.add_argument("--sensitivity", type=int, help="detection.sensitivity (1-10, default 5)")
+
     doc = sub.add_parser("doctor", help="check I2C, permissions, the sensor, its interrupt, MQTT")
     _config_arg(doc)
     doc.add_argument("--sensor", choices=cfg.SENSOR_TYPES, help="override sensor.type")
     doc.add_argument("--json", action="store_true", help="print the checks as JSON")
 
     sim = sub.add_parser("simulate", help="write a simulated night as a recording + truth.json")
+    sim.add_argument("--scenario", choices=SCENARIO_NAMES,
+                     help="a named night (body, bed, room and events varied by the seed)")
+    sim.add_argument("--chip", choices=CHIP_NAMES,
+                     help="the chip whose noise and resolution to simulate (default adxl345 "
+                          "with --scenario); the rate becomes the chip's nearest")
     sim.add_argument("--seed", type=int, default=1)
     sim.add_argument("--duration", type=float, default=3600.0, metavar="S")
     sim.add_argument("--rate", type=float, default=200.0, metavar="HZ")
@@ -107,7 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return int(COMMANDS[args.command](args))
     except (
-        UsageError, cfg.ConfigError, RecordingError, StoreError, SensorError, MqttSetupError
+        UsageError, cfg.ConfigError, RecordingError, StoreError, SensorError, MqttSetupError,
+        EvaluationError,
     ) as exc:
         print(f"hypnic: error: {exc}", file=sys.stderr)
         return 2
@@ -252,8 +272,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from hypnic.drivers.recording import RecordingWriter
-    from hypnic.drivers.sim import SimulatedNight
+    from dataclasses import replace
+
+    from hypnic.drivers.sim import NightParams, SimulatedNight
+    from hypnic.drivers.sim.export import write_night
+    from hypnic.drivers.sim.scenarios import scenario_params
 
     if not 25 <= args.rate <= 3200:  # also refuses nan
         raise UsageError(f"--rate: expected 25-3200 Hz, got {args.rate:g}")
@@ -263,31 +286,75 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         )
     if not 0 <= args.seed <= 2**31 - 1:
         raise UsageError(f"--seed: expected an integer 0-{2**31 - 1}, got {args.seed}")
-    night = SimulatedNight(
-        seed=args.seed, rate_hz=args.rate, duration_s=args.duration, start=args.start
-    )
+    chip: str | None = args.chip
+    rate_hz = args.rate
+    if args.scenario is not None:
+        chip = chip or "adxl345"
+        params = scenario_params(args.scenario, chip)
+        if not params.occupied and args.start == "onset":
+            raise UsageError(f'--start onset: nobody falls asleep in the "{args.scenario}" '
+                             "scenario; use --start evening")
+    else:
+        params = NightParams()
+        if chip is not None:
+            sensor = CHIP_SENSORS[chip]
+            params = replace(params, noise_density_ug_rthz=sensor.noise_density_ug_rthz,
+                             lsb_g=sensor.lsb_g, noise_z_ratio=sensor.noise_z_ratio)
+    if chip is not None:
+        rate_hz = CHIP_SENSORS[chip].rate_hz(args.rate)
+    try:
+        night = SimulatedNight(seed=args.seed, rate_hz=rate_hz, duration_s=args.duration,
+                               start=args.start, params=params)
+    except ValueError as exc:
+        raise UsageError(f"--duration: {exc}; give a longer night") from None
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"--out: cannot create {args.out}: {exc.strerror}") from None
-    recording = args.out / f"recording.{args.format}"
-    chunk = 60 * int(args.rate)
-    with RecordingWriter(recording) as writer:
-        for first in range(0, night.n_samples, chunk):
-            t, acc = night.render(first, min(chunk, night.n_samples - first))
-            writer.write(t, acc)
-    truth = {
-        "seed": args.seed,
-        "rate_hz": args.rate,
-        "true_rate_hz": night.true_rate_hz,
-        "start_s": night.start_s,
-        "sleep_onset_s": night.sleep_onset_s,
-        "bed_entry_s": night.bed_entry_s,
-        "bed_exit_s": night.bed_exit_s,
-        "events": [e.as_dict() for e in night.truth],
-    }
-    (args.out / "truth.json").write_text(json.dumps(truth, indent=1) + "\n")
-    print(f"wrote {recording} and {args.out / 'truth.json'} ({len(night.truth)} labelled events)")
+    recording = write_night(night, args.out, args.format, scenario=args.scenario, chip=chip)
+    what = f"{args.scenario} night, {chip} at {rate_hz:g} Hz, " if args.scenario else ""
+    print(f"wrote {recording} and {args.out / 'truth.json'} ({what}{len(night.truth)} labelled "
+          f"events, {len(night.disturbances)} disturbances)")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from hypnic.daemon.evaluate import (
+        StreamingDetector,
+        evaluate_folder,
+        group,
+        load_truth,
+        recording_in,
+    )
+    from hypnic.daemon.evaluate_baseline import BaselineDetector
+    from hypnic.daemon.evaluate_report import causes, table
+    from hypnic.daemon.scoring import figures
+
+    if args.sensitivity is not None and not 1 <= args.sensitivity <= 10:
+        raise UsageError(f"--sensitivity: expected 1-10, got {args.sensitivity}")
+    if args.baseline and args.sensitivity is not None:
+        raise UsageError("--sensitivity: the baseline has none; leave out one of the two")
+    for folder in args.folders:  # every bad folder is reported before any night is run
+        recording_in(folder)
+        load_truth(folder)
+    settings = DetectorSettings(sensitivity=args.sensitivity or 5)
+
+    def make() -> StreamingDetector:
+        return BaselineDetector() if args.baseline else Detector(settings)
+
+    results = [evaluate_folder(folder, make) for folder in args.folders]
+    groups = group(results, args.by)
+    name = "baseline" if args.baseline else "hypnic"
+    if args.json:
+        nights = [{"folder": str(r.folder), "scenario": r.scenario, "chip": r.chip,
+                   "rate_hz": r.rate_hz, **figures(r.tally)} for r in results]
+        print(json.dumps({"detector": name, "groups": groups, "nights": nights}, indent=1))
+        return 0
+    print(f"{name} detector on {len(results)} simulated nights")
+    print(table(groups))
+    extra = causes(groups["all"])
+    if extra:
+        print(extra)
     return 0
 
 
@@ -317,5 +384,6 @@ COMMANDS = {
     "events": cmd_events,
     "replay": cmd_replay,
     "simulate": cmd_simulate,
+    "evaluate": cmd_evaluate,
     "doctor": cmd_doctor,
 }

@@ -48,3 +48,17 @@ class Occupancy:
 
     def take(self, lo: float, hi: float) -> None:
         self.taken.append((lo, hi))
+
+
+def new_tilt(rng: np.random.Generator, tilt: F64, change_deg: Range, max_tilt_deg: float) -> F64:
+    """``tilt`` (sines of the surface slope) moved by a log-uniform angle in a random
+    direction, redrawn (up to 8 times) while that would tip it past ``max_tilt_deg``."""
+    deg = math.pi / 180.0
+    size = log_uniform(rng, change_deg) * deg
+    limit = max_tilt_deg * deg
+    candidates = [tilt + size * unit(rng.standard_normal(2)) for _ in range(8)]
+    for c in candidates:
+        if np.linalg.norm(c) <= limit:
+            return np.asarray(c, dtype=np.float64)
+    return np.asarray(min(candidates, key=lambda c: float(np.linalg.norm(c))),
+                      dtype=np.float64)

@@ -12,10 +12,16 @@ sensor's axes by the mounting rotation:
 - the ballistocardiogram while in bed: each heartbeat (50-70 bpm, respiratory sinus
   arrhythmia, beat-to-beat jitter) rings the bed at 5-10 Hz for ~0.3 s at 0.3-1 mg;
 - labelled movements: hypnic jerks, limb movements (isolated and periodic series), posture
-  changes, getting in and out of bed (see ``schedule`` and ``shapes``);
-- sensor noise (white, at a noise density) and quantisation to the chip's LSB.
+  changes, getting in and out of bed, at night too (see ``schedule`` and ``shapes``), all
+  passed through the body-mattress resonance (``body``);
+- disturbances, labelled but not events: a partner on the other side (their breathing,
+  heartbeat and movements, attenuated), footsteps, door slams, traffic, a fan or washing
+  machine (``disturbances``, ``room``), and runs of samples lost to FIFO overruns (rendered
+  like any others; ``kept`` says which to leave out of a recording);
+- sensor noise (white, at the chip's noise density, z axis optionally noisier) and
+  quantisation to the chip's LSB.
 
-Parameter ranges and their sources are in ``params``.
+Parameter ranges and their sources are in ``params``; named presets in ``scenarios``.
 
 Rendering is a pure function of (seed, sample index): samples are computed in fixed internal
 chunks of ``CHUNK_N`` samples, noise for chunk k comes from a generator keyed by
@@ -23,35 +29,28 @@ chunks of ``CHUNK_N`` samples, noise for chunk k comes from a generator keyed by
 request is served by slicing whole chunks and is bit-identical however the night is cut up.
 The last two chunks are cached, so reading a night in small pieces costs no more than reading
 it in big ones. Memory is constant over the night: the schedule and the heartbeat times
-(about 35 000 floats for 8 h) are all that is kept.
+(about 35 000 floats for 8 h per person) are all that is kept.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from hypnic.drivers.sim.params import NightParams
+from hypnic.drivers.sim.rhythms import Rhythms
 from hypnic.drivers.sim.schedule import build_schedule
-from hypnic.drivers.sim.shapes import (
-    Breathing,
-    Heart,
-    SlowSines,
-    beat_kernel,
-    beat_kernel_norm,
-)
-from hypnic.drivers.sim.truth import TruthEvent
+from hypnic.drivers.sim.timeline import Track, Waveform
+from hypnic.drivers.sim.truth import Disturbance, TruthEvent
+from hypnic.drivers.sim.truth_json import truth_record
 
 F64 = NDArray[np.float64]
 
 #: Samples per internal chunk (20 s at 200 Hz).
 CHUNK_N = 4096
-#: Each heartbeat's ringing is cut off here (below 1 % of its peak).
-_BEAT_SUPPORT_FACTOR = 1.4
-#: Slow drifts of breathing and heart rate: periods of a few to tens of minutes.
-_SLOW_PERIODS_S = (300.0, 2400.0)
 
 
 def _random_rotation(rng: np.random.Generator) -> F64:
@@ -79,11 +78,13 @@ class SimulatedNight:
                 before sleep onset, the sleeper already in bed.
     params      a NightParams to change the physics or the event rates.
 
-    After construction: ``truth`` (the labels of the rendered span), ``start_s`` and
-    ``end_s`` (the rendered span on the night clock), ``sleep_onset_s``, ``bed_entry_s`` and
-    ``bed_exit_s`` (the onsets of getting in and out; with "onset" the entry lies before
-    ``start_s``), ``true_rate_hz``, ``n_samples``, ``mount_rotation`` (mattress to sensor axes)
-    and ``noise_rms_g`` (expected noise per axis, quantisation included).
+    After construction: ``truth`` (the labels of the rendered span), ``disturbances`` (what
+    else moved the bed), ``start_s`` and ``end_s`` (the rendered span on the night clock),
+    ``sleep_onset_s``, ``bed_entry_s`` and ``bed_exit_s`` (the onsets of the first getting
+    in and the last getting out; with "onset" the entry lies before ``start_s``; all None
+    for an empty bed), ``true_rate_hz``, ``n_samples``, ``mount_rotation`` (mattress to
+    sensor axes), ``noise_rms_g`` (expected noise per axis, quantisation included) and
+    ``body``. ``truth_record()`` gives all the labels as a JSON-ready dict.
     """
 
     def __init__(self, seed: int = 1, rate_hz: float = 200.0, duration_s: float = 8 * 3600.0,
@@ -106,11 +107,17 @@ class SimulatedNight:
         err = np.random.default_rng([seed, 2]).uniform(-p.rate_error_max, p.rate_error_max)
         self.true_rate_hz = self.rate_hz * (1.0 + float(err))
         self.mount_rotation = _random_rotation(np.random.default_rng([seed, 3]))
-        #: Expected noise rms per axis, quantisation included.
-        self.noise_sigma_g = p.noise_density_ug_rthz * 1e-6 * math.sqrt(self.true_rate_hz / 2)
-        self.noise_rms_g = math.sqrt(self.noise_sigma_g**2 + p.lsb_g**2 / 12.0)
+        unit_scale = np.random.default_rng([seed, 8]).uniform(*p.noise_density_scale)
+        sigma = p.noise_density_ug_rthz * 1e-6 * unit_scale * math.sqrt(self.true_rate_hz / 2)
+        #: Noise rms of each sensor axis, before quantisation.
+        self.noise_sigma_g = np.array([sigma, sigma, sigma * p.noise_z_ratio])
+        #: Expected noise rms per axis (the axes' mean square), quantisation included.
+        self.noise_rms_g = math.sqrt(float(np.mean(self.noise_sigma_g**2)) + p.lsb_g**2 / 12.0)
 
-        sched = build_schedule(seed, p, start, self.duration_s, self.noise_rms_g)
+        sched = build_schedule(seed, p, start, self.duration_s, self.noise_rms_g,
+                               self.true_rate_hz)
+        self.schedule = sched
+        self.body = sched.body
         self.start_s = sched.start_s
         self.end_s = sched.end_s
         self.sleep_onset_s = sched.sleep_onset_s
@@ -122,55 +129,24 @@ class SimulatedNight:
         # sleeper got into bed before it).
         self._truth = [e for e, _ in sched.movements
                        if e.onset_s >= self.start_s and e.offset_s <= self.end_s]
-        self._motions = [m for _, m in sched.movements]
+        self._disturbances = [d for d, _ in sched.disturbances
+                              if d.offset_s > self.start_s and d.onset_s < self.end_s]
+        self._motions: list[Waveform] = [m for _, m in sched.movements]
+        self._motions += [m for _, m in sched.disturbances if m is not None]
         self._motion_lo_s = np.array([m.support_lo_s for m in self._motions])
         self._motion_hi_s = np.array([m.support_hi_s for m in self._motions])
-        self._tr_lo_s = np.array(sched.transition_lo_s)
-        self._tr_hi_s = np.array(sched.transition_hi_s)
-        self._states = np.array(sched.states)
-        self._make_rhythms(sched.transition_lo_s[0], sched.transition_hi_s[-1])
+        self._gap_lo_s = np.array([g[0] for g in sched.gaps_s])
+        self._gap_hi_s = np.array([g[1] for g in sched.gaps_s])
+        self.rhythms = self._rhythms(sched.sleeper, 4)
+        self.partner_rhythms = (self._rhythms(sched.partner, 24)
+                                if sched.partner is not None else None)
         self._cache: dict[int, tuple[F64, F64]] = {}
 
-    def _make_rhythms(self, in_bed_lo_s: float, in_bed_hi_s: float) -> None:
-        p = self.params
-        rng = np.random.default_rng([self.seed, 4])
-        lo_hz, hi_hz = (r / 60.0 for r in p.breath_rate_bpm)
-        swing_hz = min(rng.uniform(*p.breath_rate_swing_bpm) / 60.0, (hi_hz - lo_hz) / 2)
-        self.breathing = Breathing.create(
-            base_hz=float(rng.uniform(lo_hz + swing_hz, hi_hz - swing_hz)),
-            rate_swing=SlowSines.draw(rng, swing_hz, _SLOW_PERIODS_S),
-            depth_swing=SlowSines.draw(rng, float(rng.uniform(*p.breath_depth_swing)),
-                                       _SLOW_PERIODS_S),
-            h2=float(rng.uniform(*p.breath_h2)),
-            h3=float(rng.uniform(*p.breath_h3)),
-        )
-        lo_bpm, hi_bpm = p.heart_rate_bpm
-        rsa = float(rng.uniform(*p.heart_rsa_bpm))
-        swing = min(float(rng.uniform(*p.heart_rate_swing_bpm)), (hi_bpm - lo_bpm) / 2 - rsa)
-        swing = max(swing, 0.0)
-        base_bpm = float(rng.uniform(lo_bpm + swing + rsa, hi_bpm - swing - rsa))
-        # RSA in beats: theta gains rsa_beats*2*pi*f_breath*sin(phi) beats/s = rsa bpm / 60.
-        rsa_beats = rsa / 60.0 / (2 * math.pi * self.breathing.base_hz)
-        self.heart = Heart(base_bpm, SlowSines.draw(rng, swing, _SLOW_PERIODS_S), rsa_beats,
-                           self.breathing)
-        self.bcg_freq_hz = float(rng.uniform(*p.bcg_freq_hz))
-        # The ring falls to 2 % in bcg_ring_s.
-        self._bcg_decay_s = p.bcg_ring_s / math.log(50.0)
-        self._bcg_norm = beat_kernel_norm(self.bcg_freq_hz, self._bcg_decay_s)
-        self._bcg_support_s = _BEAT_SUPPORT_FACTOR * p.bcg_ring_s
-
-        # Per-beat jitter is indexed by absolute beat number, so it does not depend on which
-        # span of the night is rendered.
-        n_beats = math.ceil((self.end_s + 60.0) * hi_bpm * 1.2 / 60.0) + 10
-        draws = np.random.default_rng([self.seed, 5]).standard_normal((n_beats, 2))
-        jitter = np.clip(draws[:, 0] * p.heart_jitter_beats, -0.25, 0.25)
-        t_lo = max(in_bed_lo_s, self.start_s - self._bcg_support_s)
-        t_hi = min(in_bed_hi_s, self.end_s + 1.0)
-        self._beat_s = self.heart.beat_times(t_lo, t_hi, jitter)
-        # Beat strength follows breathing (+-10 %) and varies beat to beat.
-        k = np.rint(self.heart.beats(self._beat_s)).astype(np.int64)
-        phi = self.breathing.phase(self._beat_s)
-        self._beat_amp = (1.0 + 0.1 * np.sin(phi)) * np.exp(p.bcg_amplitude_jitter * draws[k, 1])
+    def _rhythms(self, track: Track, key: int) -> Rhythms:
+        span = track.span_s or (0.0, 0.0)
+        lo = max(span[0], self.start_s - 2.0)
+        hi = min(span[1], self.end_s + 1.0)
+        return Rhythms(self.seed, key, self.params, lo, hi, self.start_s, self.true_rate_hz)
 
     # --- public -------------------------------------------------------------------------
 
@@ -178,6 +154,11 @@ class SimulatedNight:
     def truth(self) -> list[TruthEvent]:
         """Every labelled movement of the rendered span, sorted by onset."""
         return list(self._truth)
+
+    @property
+    def disturbances(self) -> list[Disturbance]:
+        """Everything else that moved the bed in the rendered span, sorted by onset."""
+        return list(self._disturbances)
 
     def render(self, first_index: int, n: int) -> tuple[F64, F64]:
         """Samples ``first_index`` .. ``first_index + n - 1`` (counted from ``start_s``).
@@ -203,6 +184,18 @@ class SimulatedNight:
             pos += m
         return t_out, acc_out
 
+    def kept(self, t_s: F64) -> NDArray[np.bool_]:
+        """False for the samples a FIFO overrun lost (leave them out of a recording)."""
+        if len(self._gap_lo_s) == 0:
+            return np.ones(len(t_s), dtype=bool)
+        i = np.searchsorted(self._gap_lo_s, t_s, side="right") - 1
+        lost = (i >= 0) & (t_s < self._gap_hi_s[np.maximum(i, 0)])
+        return np.asarray(~lost, dtype=bool)
+
+    def truth_record(self) -> dict[str, Any]:
+        """All the labels of the rendered span, ready for truth.json (see ``truth_json``)."""
+        return truth_record(self)
+
     # --- rendering ----------------------------------------------------------------------
 
     def _chunk(self, k: int) -> tuple[F64, F64]:
@@ -215,18 +208,30 @@ class SimulatedNight:
         return hit
 
     def _render_chunk(self, k: int) -> tuple[F64, F64]:
-        index = np.arange(k * CHUNK_N, (k + 1) * CHUNK_N, dtype=np.float64)
+        first = k * CHUNK_N
+        index = np.arange(first, first + CHUNK_N, dtype=np.float64)
         t = self.start_s + index / self.true_rate_hz
-        state = self._state(t)
-
-        disp, vert, _ = self.breathing.waveforms(t)
-        tilt_a = state[:, 0] + state[:, 2] * disp
-        tilt_b = state[:, 1] + state[:, 3] * disp
-        local = np.empty((CHUNK_N, 3))
-        local[:, 0] = tilt_a
-        local[:, 1] = tilt_b
-        local[:, 2] = np.sqrt(1.0 - tilt_a * tilt_a - tilt_b * tilt_b) + state[:, 4] * vert
-        local += state[:, 5:8] * self._heartbeats(t, k)[:, None]
+        tilt_a = np.zeros(CHUNK_N)
+        tilt_b = np.zeros(CHUNK_N)
+        vertical = np.zeros(CHUNK_N)
+        local = np.zeros((CHUNK_N, 3))
+        people = [(self.schedule.sleeper, self.rhythms)]
+        if self.schedule.partner is not None and self.partner_rhythms is not None:
+            people.append((self.schedule.partner, self.partner_rhythms))
+        for track, rhythms in people:
+            state = track.at(t)
+            tilt_a += state[:, 0]
+            tilt_b += state[:, 1]
+            if not state[:, 2:].any():
+                continue  # not in bed during this chunk
+            disp, vert = rhythms.breath(t)
+            tilt_a += state[:, 2] * disp
+            tilt_b += state[:, 3] * disp
+            vertical += state[:, 4] * vert
+            local += state[:, 5:8] * rhythms.heartbeats(t, first)[:, None]
+        local[:, 0] += tilt_a
+        local[:, 1] += tilt_b
+        local[:, 2] += np.sqrt(1.0 - tilt_a * tilt_a - tilt_b * tilt_b) + vertical
 
         hits = np.nonzero((self._motion_lo_s <= t[-1]) & (self._motion_hi_s >= t[0]))[0]
         for i in hits:
@@ -246,35 +251,3 @@ class SimulatedNight:
         if lsb > 0:
             acc = np.round(acc / lsb) * lsb
         return t, acc
-
-    def _state(self, t: F64) -> F64:
-        """The posture state (tilt, breathing and heartbeat vectors) at each time."""
-        done = int(np.searchsorted(self._tr_hi_s, t[0], side="right"))
-        state = np.tile(self._states[done], (len(t), 1))
-        j = done
-        while j < len(self._tr_lo_s) and self._tr_lo_s[j] <= t[-1]:
-            lo, hi = self._tr_lo_s[j], self._tr_hi_s[j]
-            u = np.clip((t - lo) / (hi - lo), 0.0, 1.0)
-            step = u * u * (3.0 - 2.0 * u)
-            state += step[:, None] * (self._states[j + 1] - self._states[j])
-            j += 1
-        return state
-
-    def _heartbeats(self, t: F64, k: int) -> F64:
-        """Sum of the beat responses overlapping the chunk, one scalar per sample."""
-        lo = int(np.searchsorted(self._beat_s, t[0] - self._bcg_support_s))
-        hi = int(np.searchsorted(self._beat_s, t[-1], side="right"))
-        if hi <= lo:
-            return np.zeros(len(t))
-        beats = self._beat_s[lo:hi]
-        span_n = math.ceil(self._bcg_support_s * self.true_rate_hz) + 2
-        first = np.ceil((beats - self.start_s) * self.true_rate_hz).astype(np.int64) - k * CHUNK_N
-        idx = first[:, None] + np.arange(span_n)[None, :]
-        inside = (idx >= 0) & (idx < len(t))
-        safe = np.clip(idx, 0, len(t) - 1)
-        dt = t[safe] - beats[:, None]
-        keep = inside & (dt >= 0.0) & (dt < self._bcg_support_s)
-        values = self._beat_amp[lo:hi, None] * beat_kernel(
-            dt, self.bcg_freq_hz, self._bcg_decay_s, self._bcg_norm)
-        summed = np.bincount(idx[keep], weights=values[keep], minlength=len(t))
-        return np.asarray(summed, dtype=np.float64)

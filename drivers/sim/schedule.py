@@ -1,10 +1,13 @@
-"""The night's schedule: when the sleeper gets in, falls asleep, moves and gets up.
+"""The night's schedule: when the sleeper gets in, falls asleep, moves, gets up in the night
+and gets up in the morning; then what else moves the bed (``disturbances``).
 
 Everything here is drawn once from the seed when a night is made and is small (tens to a
 few hundred items). Each kind of event has its own random stream, so switching one kind off
 (e.g. ``jerk_rate_scale=0``) leaves the others where they were unless they would have
-collided. Movements are placed with at least ``min_gap_s`` of quiet between any two labelled
-movements, and never across the start or end of the rendered span.
+collided; disturbances are placed after all the sleeper's movements, so adding them moves
+none of those. Movements are placed with at least ``min_gap_s`` of quiet between any two
+labelled movements (and short disturbances), and never across the start or end of the
+rendered span.
 
 Times are on the night clock: 0 is the start of an "evening" night.
 """
@@ -12,14 +15,16 @@ Times are on the night clock: 0 is the start of an "evening" night.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
+from hypnic.drivers.sim.body import Body
+from hypnic.drivers.sim.disturbances import add_disturbances
 from hypnic.drivers.sim.draw import (
     Occupancy,
     log_uniform,
+    new_tilt,
     per_night,
     stochastic_round,
     uniform,
@@ -27,6 +32,7 @@ from hypnic.drivers.sim.draw import (
 )
 from hypnic.drivers.sim.params import NightParams, Range
 from hypnic.drivers.sim.shapes import BandMotion, JerkMotion, Motion
+from hypnic.drivers.sim.timeline import STATE_N, Schedule, Track
 from hypnic.drivers.sim.truth import TruthEvent
 
 F64 = NDArray[np.float64]
@@ -35,36 +41,32 @@ F64 = NDArray[np.float64]
 ONSET_LEAD_S = 150.0
 #: Counts "per 8 h" are scaled by the night's length against this.
 REFERENCE_NIGHT_S = 8 * 3600.0
-#: Length of the posture state vector: tilt (2, sines of the surface tilt), breathing tilt
-#: amplitude (2, radians), breathing vertical amplitude (1, g), heartbeat vector (3, g).
-STATE_N = 8
-
-
-@dataclass
-class Schedule:
-    """The drawn night: timeline, labelled movements with their waveforms, posture states."""
-
-    start_s: float
-    end_s: float
-    bed_entry_s: float
-    bed_exit_s: float
-    sleep_onset_s: float
-    #: (label, waveform) pairs sorted by onset, including any outside the rendered span.
-    movements: list[tuple[TruthEvent, Motion]] = field(default_factory=list)
-    #: Posture transitions: start, end and the state reached; states[0] is the empty bed.
-    transition_lo_s: list[float] = field(default_factory=list)
-    transition_hi_s: list[float] = field(default_factory=list)
-    states: list[F64] = field(default_factory=list)
+#: A chip's output filter passes up to about this fraction of its output rate: the room's
+#: vibration above it (a floor's higher modes, a machine's harmonics) is left out rather than
+#: aliased.
+PASSBAND_FRACTION = 0.45
 
 
 class _Builder:
     def __init__(self, seed: int, p: NightParams, start: str, duration_s: float,
-                 noise_rms_g: float) -> None:
+                 noise_rms_g: float, rate_hz: float) -> None:
         self.seed = seed
+        self.rate_hz = rate_hz
         self.p = p
         self.noise_rms_g = noise_rms_g
         self.occ = Occupancy(p.min_gap_s)
         self.frac = duration_s / REFERENCE_NIGHT_S
+        self.body = Body.draw(seed, p)
+
+        if not p.occupied:
+            if start != "evening":
+                raise ValueError('an empty bed has no sleep onset: use start="evening"')
+            self.sched = Schedule(0.0, duration_s, None, None, None, self.body,
+                                  floor_g=noise_rms_g)
+            self.occ.take(0.0, 0.0)
+            self.occ.take(duration_s, duration_s)
+            self.in_bed = (0.0, duration_s)
+            return
 
         rng = np.random.default_rng([seed, 1])
         entry_delay = uniform(rng, p.bed_entry_after_start_s)
@@ -83,7 +85,11 @@ class _Builder:
         self.sleep_onset_s = entry_delay + latency
         end_s = start_s + duration_s
         self.exit = (end_s - exit_margin - exit_dur, end_s - exit_margin)
-        self.sched = Schedule(start_s, end_s, self.entry[0], self.exit[0], self.sleep_onset_s)
+        # Small jerks are sized against what hides them: the noise, or on a quiet chip the
+        # heartbeat's ringing (half the largest beat this body can give).
+        floor_g = max(noise_rms_g, 0.5 * p.bcg_peak_g[1] * self.body.heartbeat_scale)
+        self.sched = Schedule(start_s, end_s, self.entry[0], self.exit[0], self.sleep_onset_s,
+                              self.body, floor_g=floor_g)
         if self.exit[0] < max(self.entry[1], start_s) + 2 * p.min_gap_s + 10.0:
             raise ValueError(f"duration_s={duration_s:g} is too short for this night's timeline")
         # Keep every movement clear of the rendered span's edges so none is cut in half.
@@ -93,6 +99,9 @@ class _Builder:
         self.occ.take(*self.exit)
         # Placement windows: in bed and inside the rendered span.
         self.in_bed = (max(self.entry[1], start_s), min(self.exit[0], end_s))
+        # Getting up in the night: (exit onset, exit offset, entry onset, entry offset).
+        self.trips: list[tuple[float, float, float, float]] = []
+        self.resleep_s: list[float] = []
 
     # --- placement ------------------------------------------------------------------------
 
@@ -113,16 +122,25 @@ class _Builder:
     # --- shapes -------------------------------------------------------------------------
 
     def _jerk_shape(self, rng: np.random.Generator) -> tuple[float, float, float, F64]:
-        p = self.p
+        """A jerk rings the body-mattress resonance, shifted a little by where the body
+        lies; damping is raised where needed so the ring is over within jerk_ring_max_s."""
+        p, body = self.p, self.body
         pulse = uniform(rng, p.jerk_pulse_s)
-        freq = uniform(rng, p.jerk_freq_hz)
-        damping = uniform(rng, p.jerk_damping)
+        spread = p.jerk_freq_spread
+        freq = body.resonance_hz * float(rng.uniform(1.0 - spread, 1.0 + spread))
+        damping = body.damping * float(rng.uniform(0.8, 1.25))
         damping = max(damping, math.log(20.0) / (p.jerk_ring_max_s * 2 * math.pi * freq))
         damping = min(damping, 0.9)
         lateral = rng.normal(0.0, p.jerk_lateral, size=2)
         sign = 1.0 if rng.random() < 0.5 else -1.0
         direction = unit(np.array([lateral[0], lateral[1], sign]))
         return pulse, freq, damping, direction
+
+    def _jerk_peak(self, rng: np.random.Generator, small_fraction: float) -> float:
+        p = self.p
+        if rng.random() < small_fraction:
+            return max(uniform(rng, p.small_jerk_noise_multiple) * self.sched.floor_g, 0.001)
+        return log_uniform(rng, p.jerk_peak_g) * self.body.coupling
 
     def _sporadic_jerk(self, rng: np.random.Generator, lo: float, hi: float,
                        peak_g: float) -> None:
@@ -138,17 +156,21 @@ class _Builder:
               series: int | None) -> None:
         p = self.p
         at, duration_s = float(at), float(duration_s)
-        peak = log_uniform(rng, p.limb_peak_g)
+        peak = log_uniform(rng, p.limb_peak_g) * self.body.coupling
         weight = rng.uniform(0.3, 1.0, size=3)
         motion = BandMotion.draw(rng, at, duration_s, p.limb_band_hz, peak,
-                                 taper=float(rng.uniform(0.5, 1.0)), axis_weight=weight)
+                                 ramp_s=uniform(rng, p.limb_ramp_s), axis_weight=weight,
+                                 response=self.body.response)
         self._add(TruthEvent("limb_movement", at, at + duration_s, peak, series=series), motion)
 
     def _big_motion(self, rng: np.random.Generator, kind: str, lo: float, hi: float,
                     peak_range: Range) -> tuple[TruthEvent, BandMotion]:
-        peak = log_uniform(rng, peak_range)
-        motion = BandMotion.draw(rng, lo, hi - lo, self.p.posture_band_hz, peak, taper=0.5,
-                                 axis_weight=rng.uniform(0.5, 1.0, size=3), n_components=24)
+        p = self.p
+        peak = log_uniform(rng, peak_range) * self.body.coupling
+        ramp = uniform(rng, p.posture_ramp_s if kind == "posture_change" else p.bed_ramp_s)
+        motion = BandMotion.draw(rng, lo, hi - lo, p.posture_band_hz, peak, ramp_s=ramp,
+                                 axis_weight=rng.uniform(0.5, 1.0, size=3), n_components=24,
+                                 response=self.body.response)
         return TruthEvent(kind, lo, hi, peak), motion
 
     # --- the night ----------------------------------------------------------------------
@@ -156,19 +178,68 @@ class _Builder:
     def build(self) -> Schedule:
         p = self.p
         s = self.sched
-        rng = np.random.default_rng([self.seed, 9])
-        entry = self._big_motion(rng, "bed_entry", *self.entry, p.bed_entry_peak_g)
-        exit_ = self._big_motion(rng, "bed_exit", *self.exit, p.bed_exit_peak_g)
-        s.movements += [entry, exit_]
-        self._onset_jerks()
-        self._plm_series()
-        postures = self._posture_changes()
-        self._sporadic_jerks()
-        self._isolated_limbs()
-        s.movements.sort(key=lambda m: m[0].onset_s)
-        self._states([(self.entry[0], self.entry[1], p.bed_entry_tilt_deg), *postures,
-                      (self.exit[0], self.exit[1], None)])
+        if p.occupied:
+            rng = np.random.default_rng([self.seed, 9])
+            entry = self._big_motion(rng, "bed_entry", *self.entry, p.bed_entry_peak_g)
+            exit_ = self._big_motion(rng, "bed_exit", *self.exit, p.bed_exit_peak_g)
+            s.movements += [entry, exit_]
+            trip_changes = self._bathroom_trips()
+            self._onset_jerks()
+            self._plm_series()
+            postures = self._posture_changes()
+            self._sporadic_jerks()
+            self._isolated_limbs()
+            s.movements.sort(key=lambda m: m[0].onset_s)
+            s.sleeper = self._states(
+                [(self.entry[0], self.entry[1], p.bed_entry_tilt_deg), *postures,
+                 *trip_changes, (self.exit[0], self.exit[1], None)])
+            self._intervals()
+        add_disturbances(self.seed, p, s, self.occ, self.in_bed, self.frac,
+                         PASSBAND_FRACTION * self.rate_hz)
         return s
+
+    def _intervals(self) -> None:
+        """In bed from each entry to the next exit; asleep from sleep onset, and again a
+        while after each return to bed."""
+        s = self.sched
+        entries = [self.entry[0]] + [t[2] for t in self.trips]
+        settled = [self.entry[1]] + [t[3] for t in self.trips]
+        exits = [t[0] for t in self.trips] + [self.exit[0]]
+        s.bed_intervals = list(zip(entries, exits, strict=True))
+        s.settled_intervals = list(zip(settled, exits, strict=True))
+        starts = [self.sleep_onset_s, *self.resleep_s]
+        s.sleep_intervals = [(a, b) for a, b in zip(starts, exits, strict=True) if b > a]
+
+    def _bathroom_trips(self) -> list[tuple[float, float, Range | None]]:
+        """Getting out of bed in the night and back in: both are labelled, the time out of
+        bed is kept clear of everything, and sleep comes back after a while."""
+        p = self.p
+        rng = np.random.default_rng([self.seed, 16])
+        n = per_night(rng, p.bathroom_trips_per_8h, 1.0, self.frac)
+        # Not in the first 20 min of sleep, nor in the last 20 min before getting up.
+        lo = self.sleep_onset_s + 1200.0
+        hi = self.in_bed[1] - 1200.0
+        changes: list[tuple[float, float, Range | None]] = []
+        for _ in range(n):
+            exit_dur = uniform(rng, p.bed_exit_duration_s)
+            out = uniform(rng, p.bathroom_out_s)
+            entry_dur = uniform(rng, p.bed_entry_duration_s)
+            latency = uniform(rng, p.resleep_latency_s)
+            at = self._place(rng, lo, hi, exit_dur + out + entry_dur)
+            if at is None:
+                continue
+            trip = (at, at + exit_dur, at + exit_dur + out, at + exit_dur + out + entry_dur)
+            self.trips.append(trip)
+            self.resleep_s.append(trip[3] + latency)
+            self.sched.movements += [
+                self._big_motion(rng, "bed_exit", trip[0], trip[1], p.bed_exit_peak_g),
+                self._big_motion(rng, "bed_entry", trip[2], trip[3], p.bed_entry_peak_g),
+            ]
+            changes += [(trip[0], trip[1], None), (trip[2], trip[3], p.bed_entry_tilt_deg)]
+        order = np.argsort([t[0] for t in self.trips])
+        self.trips = [self.trips[i] for i in order]
+        self.resleep_s = [self.resleep_s[i] for i in order]
+        return changes
 
     def _onset_jerks(self) -> None:
         p = self.p
@@ -179,7 +250,7 @@ class _Builder:
         for _ in range(n):
             pulse, freq, damping, direction = self._jerk_shape(rng)
             length = pulse + math.log(20.0) / (damping * 2 * math.pi * freq)
-            peak = log_uniform(rng, p.jerk_peak_g)
+            peak = self._jerk_peak(rng, p.small_onset_jerk_fraction)
             for _ in range(60):
                 # Sleep starts crowd the transition: 30 % fall in the minutes after onset,
                 # the rest before it at -|before| * u^2, densest just before onset.
@@ -254,12 +325,7 @@ class _Builder:
         n = stochastic_round(
             rng, uniform(rng, p.sporadic_jerks_per_h) * (hi - lo) / 3600.0 * p.jerk_rate_scale)
         for _ in range(n):
-            if rng.random() < p.small_jerk_fraction:
-                multiple = uniform(rng, p.small_jerk_noise_multiple)
-                peak = max(multiple * self.noise_rms_g, 0.001)
-            else:
-                peak = log_uniform(rng, p.jerk_peak_g)
-            self._sporadic_jerk(rng, lo, hi, peak)
+            self._sporadic_jerk(rng, lo, hi, self._jerk_peak(rng, p.small_jerk_fraction))
 
     def _isolated_limbs(self) -> None:
         p = self.p
@@ -274,45 +340,38 @@ class _Builder:
 
     # --- posture states -----------------------------------------------------------------
 
-    def _states(self, changes: list[tuple[float, float, Range | None]]) -> None:
+    def _states(self, changes: list[tuple[float, float, Range | None]]) -> Track:
         """One state per posture, in time order; ``None`` as the tilt range means "empty"."""
         p = self.p
+        body = self.body
         rng = np.random.default_rng([self.seed, 6])
         deg = math.pi / 180.0
         empty = np.zeros(STATE_N)
         empty[:2] = uniform(rng, p.empty_tilt_deg) * deg * unit(rng.standard_normal(2))
-        s = self.sched
-        s.states = [empty]
+        track = Track(states=[empty])
         for lo, hi, tilt_range in sorted(changes, key=lambda c: c[0]):
             state = np.zeros(STATE_N)
             if tilt_range is None:
                 state[:] = empty
             else:
-                state[:2] = self._new_tilt(rng, s.states[-1][:2], tilt_range)
-                amp = uniform(rng, p.breath_tilt_deg) * deg
+                if not track.states[-1][2:].any():
+                    # Lying down: a heavier body presses the mattress further.
+                    tilt_range = (tilt_range[0] * body.tilt_scale,
+                                  tilt_range[1] * body.tilt_scale)
+                state[:2] = new_tilt(rng, track.states[-1][:2], tilt_range, p.max_tilt_deg)
+                amp = uniform(rng, p.breath_tilt_deg) * deg * body.coupling
                 state[2:4] = amp * unit(rng.standard_normal(2))
-                state[4] = uniform(rng, p.breath_vertical_g)
+                state[4] = uniform(rng, p.breath_vertical_g) * body.coupling
                 bcg = unit(rng.standard_normal(3) * np.array([1.0, 0.5, 0.8]))
-                state[5:8] = uniform(rng, p.bcg_peak_g) * bcg
-            s.transition_lo_s.append(lo)
-            s.transition_hi_s.append(hi)
-            s.states.append(state)
-
-    def _new_tilt(self, rng: np.random.Generator, tilt: F64, change_deg: Range) -> F64:
-        """The old tilt moved by a drawn angle in a random direction, redrawn (up to 8 times)
-        while that would tip the surface past ``max_tilt_deg``."""
-        deg = math.pi / 180.0
-        size = log_uniform(rng, change_deg) * deg
-        limit = self.p.max_tilt_deg * deg
-        candidates = [tilt + size * unit(rng.standard_normal(2)) for _ in range(8)]
-        for c in candidates:
-            if np.linalg.norm(c) <= limit:
-                return np.asarray(c, dtype=np.float64)
-        return np.asarray(min(candidates, key=lambda c: float(np.linalg.norm(c))),
-                          dtype=np.float64)
+                state[5:8] = uniform(rng, p.bcg_peak_g) * body.heartbeat_scale * bcg
+            track.lo_s.append(lo)
+            track.hi_s.append(hi)
+            track.states.append(state)
+        return track
 
 
 def build_schedule(seed: int, params: NightParams, start: str, duration_s: float,
-                   noise_rms_g: float) -> Schedule:
-    """Draw the whole night's schedule from the seed."""
-    return _Builder(seed, params, start, duration_s, noise_rms_g).build()
+                   noise_rms_g: float, rate_hz: float = math.inf) -> Schedule:
+    """Draw the whole night's schedule from the seed (``rate_hz``: the chip's output rate,
+    whose low-pass removes room vibration above about half of it)."""
+    return _Builder(seed, params, start, duration_s, noise_rms_g, rate_hz).build()

@@ -9,6 +9,7 @@ slowly varying rates, so no integration over the night is ever needed.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -218,12 +219,13 @@ class BandMotion:
     """Band-limited motion with a smooth envelope: limb movements, turning over, getting up.
 
     A sum of sinusoids at random frequencies in the band, with random amplitudes and phases
-    per axis, under a Tukey (cosine-tapered) envelope that rises from and returns to zero.
+    per axis, under an envelope that rises from zero over ``ramp_s`` (a half cosine), holds,
+    and falls back to zero over ``ramp_s`` (at most half the duration each).
     """
 
     onset_s: float
     duration_s: float
-    taper: float
+    ramp_s: float
     freq_hz: F64
     amp: F64
     phase: F64
@@ -239,22 +241,26 @@ class BandMotion:
 
     @staticmethod
     def draw(rng: np.random.Generator, onset_s: float, duration_s: float, band_hz: tuple[
-            float, float], peak_g: float, taper: float, axis_weight: F64,
-             n_components: int = 16) -> BandMotion:
+            float, float], peak_g: float, ramp_s: float, axis_weight: F64,
+             n_components: int = 16,
+             response: Callable[[F64], F64] | None = None) -> BandMotion:
+        """``response`` (of frequency) shapes the spectrum, e.g. the mattress the motion
+        passes through; the peak is ``peak_g`` whatever it does."""
         freq = np.sort(rng.uniform(*band_hz, size=n_components))
         amp = rng.rayleigh(1.0, size=(n_components, 3)) * axis_weight
+        if response is not None:
+            amp = amp * response(freq)[:, None]
         phase = rng.uniform(0.0, TWO_PI, size=(n_components, 3))
-        unit = BandMotion(onset_s, duration_s, taper, freq, amp, phase, 1.0)
+        unit = BandMotion(onset_s, duration_s, ramp_s, freq, amp, phase, 1.0)
         grid = np.linspace(onset_s, onset_s + duration_s, max(64, int(duration_s * 120)))
         peak = float(np.linalg.norm(unit.accel(grid), axis=1).max())
-        return BandMotion(onset_s, duration_s, taper, freq, amp, phase, peak_g / peak)
+        return BandMotion(onset_s, duration_s, ramp_s, freq, amp, phase, peak_g / peak)
 
     def envelope(self, t_s: F64) -> F64:
-        u = np.clip((t_s - self.onset_s) / self.duration_s, 0.0, 1.0)
-        edge = np.minimum(u, 1.0 - u)
-        half = self.taper / 2.0
-        ramp = 0.5 * (1.0 - np.cos(math.pi * np.minimum(edge, half) / half))
-        return np.asarray(ramp, dtype=np.float64)
+        edge = np.minimum(t_s - self.onset_s, self.onset_s + self.duration_s - t_s)
+        ramp = min(self.ramp_s, self.duration_s / 2.0)
+        ramp_fraction = np.clip(edge / ramp, 0.0, 1.0)
+        return np.asarray(0.5 * (1.0 - np.cos(math.pi * ramp_fraction)), dtype=np.float64)
 
     def accel(self, t_s: F64) -> F64:
         tau = t_s - self.onset_s
