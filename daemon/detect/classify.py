@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from hypnic.daemon.detect.filters import Filtered
+from hypnic.daemon.detect.filters import Fine
 
 LIMB_MOVEMENT_MAX_S = 10.0
 LIMB_MOVEMENT_MIN_S = 0.5
@@ -51,7 +51,7 @@ class Shape:
 
 
 def measure(
-    samples: Filtered,
+    samples: Fine,
     threshold_on_g: float,
     gravity_before_g: NDArray[np.float64] | None,
     gravity_after_g: NDArray[np.float64] | None,

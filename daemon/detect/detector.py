@@ -1,14 +1,14 @@
 """The streaming detector: Blocks in, Events out. Pure computation: no clocks, files or threads.
 
-Samples are cut into 1 s frames counted from the first sample; each frame goes through the
-front end (band-pass, envelope), the adaptive thresholds and the segmenter. Because state only
-changes at frame boundaries, the events are the same whatever size of Block the driver
+Samples go through the front end (``filters``: 20 ms blocks, band-pass, envelope), the
+adaptive thresholds (``floor``) and the segmenter; a movement, once it has ended and the
+gravity after it is known, is measured at the full sample rate from the raw samples kept in
+memory, classified, and handed to the night's trackers. Every stage gives the same numbers
+however the stream is cut, so the events are the same whatever size of Block the driver
 delivers, and the memory used is the same after one minute or eight hours.
 
-Noise floor: the 20th percentile of the last five minutes of per-frame envelope maxima. Using
-the maxima means the floor sits above heartbeat pulses and noise spikes, not at their mean; the
-low percentile keeps it from rising during a restless stretch. Thresholds follow it:
-on = max(min_peak_g, k(sensitivity) × floor), off = halfway between floor and on.
+Thresholds follow the noise floor: on = max(min_peak_g, k(sensitivity) × floor),
+off = halfway between floor and on.
 """
 
 from __future__ import annotations
@@ -20,19 +20,31 @@ from typing import Any
 import numpy as np
 
 from hypnic.daemon.detect.classify import classify, measure
-from hypnic.daemon.detect.filters import Filtered, FrontEnd
-from hypnic.daemon.detect.frames import Frame, FrameAssembler
+from hypnic.daemon.detect.filters import F64, Blocks, FrontEnd, fine_filter
+from hypnic.daemon.detect.floor import NoiseFloor
+from hypnic.daemon.detect.frames import Pass, PassAssembler
+from hypnic.daemon.detect.history import History
 from hypnic.daemon.detect.night import NightTracker
-from hypnic.daemon.detect.segment import Movement, Segmenter
+from hypnic.daemon.detect.segment import GRAVITY_AFTER_S, GRAVITY_BEFORE_S, Movement, Segmenter
 from hypnic.daemon.events import Event, intensity_from_peak_g
 from hypnic.drivers.base import Block
 
 FRAME_S = 1.0
-FLOOR_WINDOW_FRAMES = 300
-FLOOR_PERCENTILE = 20.0
-WARMUP_FRAMES = 10
+#: Samples are processed in passes of one second (at least) to this long (at most).
+MAX_PASS_S = 32.0
+MAX_EVENT_S = 60.0
 # After a gap the filters restart from held samples; give them this long before trusting onsets.
 GAP_SETTLE_S = 0.6
+# Raw samples around a movement that the full-rate filters need (their half-widths).
+FINE_MARGIN_S = 0.7
+#: How far before the block onset the full-rate search for the onset may go.
+ONSET_SEARCH_S = 0.1
+#: A movement found in the blocks must reach this share of the on-threshold at the full rate
+#: too (the full-rate envelope is a little smoother, hence less than 1).
+FINE_CONFIRM = 0.85
+#: Memory of raw samples and blocks: the longest movement, the wait for the gravity after
+#: it, one pass, and a margin.
+HISTORY_S = MAX_EVENT_S + MAX_PASS_S + 10.0
 
 
 def threshold_factor(sensitivity: int) -> float:
@@ -57,51 +69,59 @@ class Detector:
         self.settings = settings or DetectorSettings()
         self.night = NightTracker()
         self.rate_hz: float | None = None
-        self._frames: FrameAssembler | None = None
+        self._passes: PassAssembler | None = None
         self._front: FrontEnd | None = None
         self._segmenter: Segmenter | None = None
-        self._frame_maxima_g = np.full(FLOOR_WINDOW_FRAMES, np.nan)
-        self._frames_seen = 0
+        self._floor = NoiseFloor()
+        self._raw: History | None = None
+        self._blocks: History | None = None
+        self._frame_blocks = 1
         self._suppress_until_s = -np.inf
+        self._segment_start_s = -np.inf
+        self._segment_end_s = np.inf
 
     @property
     def noise_floor_g(self) -> float | None:
         """Current noise floor (envelope, g), or None while still warming up."""
-        if self._frames_seen < WARMUP_FRAMES:
-            return None
-        return float(np.nanpercentile(self._frame_maxima_g, FLOOR_PERCENTILE))
+        return self._floor.current_g
 
     def thresholds_g(self) -> tuple[float, float]:
         floor = self.noise_floor_g
         if floor is None:
             return np.inf, np.inf
-        on = max(self.settings.min_peak_g, threshold_factor(self.settings.sensitivity) * floor)
-        return on, floor + 0.5 * (on - floor)
+        on, off = self._thresholds(np.array([floor]))
+        return float(on[0]), float(off[0])
+
+    def _thresholds(self, floor: F64) -> tuple[F64, F64]:
+        k = threshold_factor(self.settings.sensitivity)
+        on = np.maximum(self.settings.min_peak_g, k * floor)
+        off = floor + 0.5 * (on - floor)
+        warming = np.isnan(floor)
+        return np.where(warming, np.inf, on), np.where(warming, np.inf, off)
 
     def update_settings(self, settings: DetectorSettings) -> None:
-        """New sensitivity takes effect from the next frame; nothing learnt is forgotten."""
+        """New sensitivity takes effect from the next pass; nothing learnt is forgotten."""
         self.settings = settings
 
     def feed(self, block: Block) -> list[Event]:
         if len(block) == 0:
             return []
-        if self._frames is None:
+        if self._passes is None:
             self._start(block.rate_hz)
-        assert self._frames is not None
+        assert self._passes is not None
         self.night.lost_samples += block.lost_samples
         events: list[Event] = []
-        for frame in self._frames.push(block):
-            events.extend(self._frame(frame))
+        for chunk in self._passes.push(block):
+            events.extend(self._pass(chunk))
         return events
 
     def finish(self) -> list[Event]:
         """End of stream: process what is buffered and close any open movement."""
-        if self._frames is None:
+        if self._passes is None:
             return []
         events: list[Event] = []
-        last = self._frames.drain()
-        if last is not None:
-            events.extend(self._frame(last))
+        for chunk in self._passes.drain():
+            events.extend(self._pass(chunk))
         events.extend(self._break())
         return events
 
@@ -114,68 +134,84 @@ class Detector:
 
     def _start(self, rate_hz: float) -> None:
         self.rate_hz = rate_hz
-        self._frames = FrameAssembler(max(1, round(FRAME_S * rate_hz)))
+        frame_n = max(1, round(FRAME_S * rate_hz))
+        self._passes = PassAssembler(frame_n, max(frame_n, round(MAX_PASS_S * rate_hz)))
         self._front = FrontEnd(rate_hz)
-        self._segmenter = Segmenter(rate_hz)
+        block_rate = self._front.block_rate_hz
+        self._frame_blocks = max(1, round(FRAME_S * block_rate))
+        self._segmenter = Segmenter(block_rate, max_event_s=MAX_EVENT_S)
+        self._raw = History(round(HISTORY_S * rate_hz * 1.1), 3)
+        self._blocks = History(round(HISTORY_S * block_rate * 1.1), 3)
 
-    def _frame(self, frame: Frame) -> list[Event]:
-        assert self._front is not None
-        self.night.observe(float(frame.t_s[0]), float(frame.t_s[-1]), len(frame.t_s))
+    def _pass(self, chunk: Pass) -> list[Event]:
+        assert self._front is not None and self._raw is not None
+        self._raw.push(chunk.t_s, chunk.acc_g)
+        self.night.observe(float(chunk.t_s[0]), float(chunk.t_s[-1]), len(chunk))
         events: list[Event] = []
-        frame_max_g = 0.0
-        cuts = [0, *np.flatnonzero(frame.gap_before).tolist(), len(frame.t_s)]
+        cuts = [0, *np.flatnonzero(chunk.gap_before).tolist(), len(chunk)]
         for start, end in itertools.pairwise(cuts):
             if start == end:
                 continue
-            if frame.gap_before[start]:
+            if chunk.gap_before[start]:
                 events.extend(self._break())
                 self.night.gaps += 1
-                self._suppress_until_s = float(frame.t_s[start]) + GAP_SETTLE_S
-            out = self._front.process(frame.t_s[start:end], frame.acc_g[start:end])
+                self._suppress_until_s = float(chunk.t_s[start]) + GAP_SETTLE_S
+                self._segment_start_s = float(chunk.t_s[start])
+            self._segment_end_s = float(chunk.t_s[end - 1])
+            out = self._front.process(chunk.t_s[start:end], chunk.acc_g[start:end])
             events.extend(self._analyse(out))
-            if len(out):
-                frame_max_g = max(frame_max_g, float(out.envelope_g.max()))
-        # The floor learns from this frame only after the frame is analysed, so a movement
-        # never raises its own threshold.
-        self._frame_maxima_g[self._frames_seen % FLOOR_WINDOW_FRAMES] = frame_max_g
-        self._frames_seen += 1
         return events
 
-    def _analyse(self, out: Filtered) -> list[Event]:
-        assert self._segmenter is not None
+    def _analyse(self, out: Blocks) -> list[Event]:
+        assert self._segmenter is not None and self._blocks is not None
         if not len(out):
             return []
-        on_g, off_g = self.thresholds_g()
+        env = out.envelope_g
         if out.t_s[0] < self._suppress_until_s:
-            settling = out.t_s < self._suppress_until_s
-            out = Filtered(
-                out.t_s, out.lowpass_g, out.motion_g,
-                np.where(settling, 0.0, out.envelope_g), out.jerk_g_s,
-            )
-        return self._events(self._segmenter.process(out, on_g, off_g))
+            env = np.where(out.t_s < self._suppress_until_s, 0.0, env)
+        floor = self._floor.floors(out.index // self._frame_blocks, env)
+        on_g, off_g = self._thresholds(floor)
+        self._blocks.push(out.t_s, out.mean_g)
+        self._segmenter.process(out.t_s, env, on_g, off_g)
+        return self._events(self._segmenter.settled(float(out.t_s[-1])))
 
     def _break(self) -> list[Event]:
-        """A gap or the end: complete the filters' tail and close everything open.
-
-        The tail is computed by holding the last sample, which turns a noisy last sample into
-        a step; so, as after a gap, no movement may start in it."""
+        """A gap or the end: complete the filters' tail and close everything open."""
         assert self._front is not None and self._segmenter is not None
-        tail = self._front.flush()
-        if len(tail):
-            self._suppress_until_s = max(self._suppress_until_s, float(tail.t_s[-1]) + 1e-9)
-        events = self._analyse(tail)
+        events = self._analyse(self._front.flush())
         return events + self._events(self._segmenter.close_now())
 
+    def _gravity(self, lo_s: float, hi_s: float) -> F64 | None:
+        assert self._blocks is not None
+        lo_s = max(lo_s, self._segment_start_s)
+        hi_s = min(hi_s, self._segment_end_s)
+        _, mean_g = self._blocks.between(lo_s, hi_s)
+        return mean_g.mean(axis=0) if len(mean_g) else None
+
     def _events(self, movements: list[Movement]) -> list[Event]:
+        assert self._raw is not None and self.rate_hz is not None
         events = []
         for movement in movements:
-            if not movement.parts:
+            if np.isnan(movement.last_active_s):
+                continue
+            span_lo = max(movement.onset_s - ONSET_SEARCH_S, self._segment_start_s)
+            span_hi = movement.last_active_s + 0.5 / self.rate_hz
+            t, acc = self._raw.between(max(span_lo - FINE_MARGIN_S, self._segment_start_s),
+                                       min(span_hi + FINE_MARGIN_S, self._segment_end_s))
+            fine = fine_filter(t, acc, self.rate_hz)
+            inside = (fine.t_s >= span_lo) & (fine.t_s <= span_hi)
+            # The blocks only say where to look: a movement must also cross the threshold at
+            # the full rate, which a chance alignment of noise in the blocks rarely does.
+            confirm_g = FINE_CONFIRM * movement.threshold_on_g
+            if not inside.any() or fine.envelope_g[inside].max() <= confirm_g:
                 continue
             shape = measure(
-                movement.join(),
+                fine.part(inside),
                 movement.threshold_on_g,
-                movement.gravity_before_g,
-                movement.gravity_after_g,
+                self._gravity(movement.onset_s + GRAVITY_BEFORE_S[0],
+                              movement.onset_s + GRAVITY_BEFORE_S[1]),
+                self._gravity(movement.last_active_s + GRAVITY_AFTER_S[0],
+                              movement.after_until_s),
                 movement.truncated,
             )
             kind = classify(shape)
