@@ -144,7 +144,8 @@ def resolve_data_dir(configured: str, env: dict[str, str] | None = None) -> Path
 
 def _detector_settings(c: cfg.Config) -> DetectorSettings:
     return DetectorSettings(
-        sensitivity=c.detection.sensitivity, min_peak_g=c.detection.min_peak_g
+        sensitivity=c.detection.sensitivity, min_peak_g=c.detection.min_peak_g,
+        plm_rule=c.detection.plm_rule,
     )
 
 

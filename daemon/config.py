@@ -153,6 +153,11 @@ class DetectionConfig:
         text(r"([01]\d|2[0-3]):[0-5]\d", 'a local time "HH:MM"'),
         "local time at which one night's summary ends and the next begins",
     )
+    plm_rule: str = setting(
+        "aasm",
+        one_of("aasm", "wasm"),
+        'periodic limb movement scoring: "aasm" (5-90 s apart) or "wasm" (10-90 s apart)',
+    )
 
 
 @dataclass(frozen=True)

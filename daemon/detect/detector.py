@@ -19,13 +19,30 @@ from typing import Any
 
 import numpy as np
 
+from hypnic.daemon.detect.baseline import Baseline
 from hypnic.daemon.detect.classify import classify, measure
 from hypnic.daemon.detect.filters import F64, Blocks, FrontEnd, fine_filter
 from hypnic.daemon.detect.floor import NoiseFloor
 from hypnic.daemon.detect.frames import Pass, PassAssembler
 from hypnic.daemon.detect.history import History
-from hypnic.daemon.detect.night import NightTracker
+from hypnic.daemon.detect.night import Night
 from hypnic.daemon.detect.segment import GRAVITY_AFTER_S, GRAVITY_BEFORE_S, Movement, Segmenter
+from hypnic.daemon.detect.series import RULES
+from hypnic.daemon.detect.vitals import (
+    EPOCH_S,
+    HEART_WINDOW_S,
+    MOVE_MARGIN_S,
+    RESP_WINDOW_S,
+    ROW_COLUMNS,
+    ROW_MEAN,
+    ROW_MOVING,
+    SLOW_RATE_HZ,
+    Breath,
+    SlowStream,
+    VitalsTracker,
+    heart_rate,
+    respiration,
+)
 from hypnic.daemon.events import Event, intensity_from_peak_g
 from hypnic.drivers.base import Block
 
@@ -58,8 +75,20 @@ def threshold_factor(sensitivity: int) -> float:
 
 @dataclass(frozen=True)
 class DetectorSettings:
+    """sensitivity  1 (only strong movements) to 10 (the faintest the sensor can tell)
+    min_peak_g      movements weaker than this at the sensor are never events
+    plm_rule        periodic limb movement scoring: "aasm" (5-90 s apart) or "wasm" (10-90 s)
+    baseline        this person's recent nights, for intense jerks and unusual nights
+    """
+
     sensitivity: int = 5
     min_peak_g: float = 0.002
+    plm_rule: str = "aasm"
+    baseline: Baseline | None = None
+
+    def __post_init__(self) -> None:
+        if self.plm_rule not in RULES:
+            raise ValueError(f"plm_rule must be one of {sorted(RULES)}, got {self.plm_rule!r}")
 
 
 class Detector:
@@ -67,7 +96,7 @@ class Detector:
 
     def __init__(self, settings: DetectorSettings | None = None) -> None:
         self.settings = settings or DetectorSettings()
-        self.night = NightTracker()
+        self.night = Night(self.settings.plm_rule, self.settings.baseline)
         self.rate_hz: float | None = None
         self._passes: PassAssembler | None = None
         self._front: FrontEnd | None = None
@@ -76,9 +105,15 @@ class Detector:
         self._raw: History | None = None
         self._blocks: History | None = None
         self._frame_blocks = 1
+        self._epoch_blocks = 1
+        self._last_epoch = -1
         self._suppress_until_s = -np.inf
         self._segment_start_s = -np.inf
         self._segment_end_s = np.inf
+
+    @property
+    def vitals(self) -> VitalsTracker:
+        return self.night.vitals
 
     @property
     def noise_floor_g(self) -> float | None:
@@ -100,8 +135,10 @@ class Detector:
         return np.where(warming, np.inf, on), np.where(warming, np.inf, off)
 
     def update_settings(self, settings: DetectorSettings) -> None:
-        """New sensitivity takes effect from the next pass; nothing learnt is forgotten."""
+        """New settings take effect from the next pass; nothing learnt is forgotten (a new
+        PLM rule applies to limb movements from then on)."""
         self.settings = settings
+        self.night.use(settings.plm_rule, settings.baseline)
 
     def feed(self, block: Block) -> list[Event]:
         if len(block) == 0:
@@ -123,13 +160,17 @@ class Detector:
         for chunk in self._passes.drain():
             events.extend(self._pass(chunk))
         events.extend(self._break())
-        return events
+        return events + self.night.finish(self._presence_breath(final=True))
 
     def summary(self) -> dict[str, Any]:
         s = self.night.summary()
         floor = self.noise_floor_g
         s["rate_hz"] = round(self.rate_hz, 3) if self.rate_hz else None
         s["noise_floor_g"] = round(floor, 6) if floor is not None else None
+        s["respiration_rate_bpm"] = self.vitals.respiration_rate_bpm
+        s["respiration_confidence"] = round(self.vitals.breath.confidence, 3)
+        s["heart_rate_bpm"] = self.vitals.heart_rate_bpm
+        s["heart_rate_confidence"] = round(self.vitals.heart.confidence, 3)
         return s
 
     def _start(self, rate_hz: float) -> None:
@@ -139,9 +180,15 @@ class Detector:
         self._front = FrontEnd(rate_hz)
         block_rate = self._front.block_rate_hz
         self._frame_blocks = max(1, round(FRAME_S * block_rate))
+        self._epoch_blocks = max(1, round(EPOCH_S * block_rate))
         self._segmenter = Segmenter(block_rate, max_event_s=MAX_EVENT_S)
         self._raw = History(round(HISTORY_S * rate_hz * 1.1), 3)
         self._blocks = History(round(HISTORY_S * block_rate * 1.1), 3)
+        # Per block: heartbeat-band power, and moving (1) or not (0).
+        self._heart = History(round((HEART_WINDOW_S + MAX_PASS_S + 2.0) * block_rate), 2)
+        self._slow = SlowStream(max(1, round(block_rate / SLOW_RATE_HZ)))
+        self._slow_rows = History(round((RESP_WINDOW_S + MAX_PASS_S + 2.0) * SLOW_RATE_HZ),
+                                  ROW_COLUMNS)
 
     def _pass(self, chunk: Pass) -> list[Event]:
         assert self._front is not None and self._raw is not None
@@ -171,14 +218,63 @@ class Detector:
             env = np.where(out.t_s < self._suppress_until_s, 0.0, env)
         floor = self._floor.floors(out.index // self._frame_blocks, env)
         on_g, off_g = self._thresholds(floor)
+        moving = (env > off_g).astype(np.float64)
         self._blocks.push(out.t_s, out.mean_g)
+        self._heart.push(out.t_s, np.column_stack([out.bcg_g2, moving]))
+        self._slow_rows.push(*self._slow.push(out.t_s, out.index, out.mean_g, moving))
         self._segmenter.process(out.t_s, env, on_g, off_g)
-        return self._events(self._segmenter.settled(float(out.t_s[-1])))
+        settled = self._segmenter.settled(float(out.t_s[-1]))
+        # Epochs and movements are handled in time order, so what each decision sees of the
+        # other is the same however the stream was cut into passes.
+        todo: list[tuple[float, int, Movement | None]] = [
+            (m.after_until_s, 1, m) for m in settled
+        ] + [(t, 0, None) for t in self._epoch_times(out)]
+        events: list[Event] = []
+        for when_s, _, movement in sorted(todo, key=lambda item: item[:2]):
+            if movement is None:
+                events.extend(self._epoch(when_s))
+            else:
+                events.extend(self._events([movement]))
+        return events
+
+    def _epoch_times(self, out: Blocks) -> list[float]:
+        """Times of the blocks of ``out`` that begin a new epoch."""
+        epoch = out.index // self._epoch_blocks
+        previous = np.concatenate([[self._last_epoch], epoch[:-1]])
+        self._last_epoch = int(epoch[-1])
+        return [float(t) for t in out.t_s[epoch != previous]]
+
+    def _epoch(self, t_s: float) -> list[Event]:
+        """Every 10 s: breathing and heart rate from the still part of the last minute."""
+        assert self._front is not None
+        # Only what came before the epoch's first block counts.
+        t, rows = self._slow_rows.between(t_s - RESP_WINDOW_S, t_s - 1e-9)
+        breath = respiration(t, rows, self._slow.group)
+        t, x = self._heart.between(t_s - HEART_WINDOW_S, t_s - 1e-9)
+        heart = heart_rate(t, x[:, 0], x[:, 1])
+        return self.night.epoch(t_s, breath, heart, self._presence_breath(until_s=t_s) or breath,
+                                self._still_gravity(t_s))
+
+    def _presence_breath(self, until_s: float = np.inf, final: bool = False) -> Breath | None:
+        """While a big movement waits for presence to decide: breathing of the still signal
+        after it (at the end of the stream, however little there is)."""
+        since = self.night.presence.waiting_since_s
+        if since is None:
+            return None
+        t, rows = self._slow_rows.between(since + MOVE_MARGIN_S, until_s - 1e-9)
+        return respiration(t, rows, self._slow.group, shortest_s=10.0 if final else None)
+
+    def _still_gravity(self, t_s: float) -> F64 | None:
+        """Mean gravity over the still blocks of the last epoch."""
+        _t, rows = self._slow_rows.between(t_s - EPOCH_S, t_s - 1e-9)
+        still = rows[:, ROW_MOVING] == 0
+        return rows[still, ROW_MEAN].mean(axis=0) if still.any() else None
 
     def _break(self) -> list[Event]:
         """A gap or the end: complete the filters' tail and close everything open."""
         assert self._front is not None and self._segmenter is not None
         events = self._analyse(self._front.flush())
+        self._slow.reset()
         return events + self._events(self._segmenter.close_now())
 
     def _gravity(self, lo_s: float, hi_s: float) -> F64 | None:
@@ -205,26 +301,25 @@ class Detector:
             confirm_g = FINE_CONFIRM * movement.threshold_on_g
             if not inside.any() or fine.envelope_g[inside].max() <= confirm_g:
                 continue
-            shape = measure(
-                fine.part(inside),
-                movement.threshold_on_g,
-                self._gravity(movement.onset_s + GRAVITY_BEFORE_S[0],
-                              movement.onset_s + GRAVITY_BEFORE_S[1]),
-                self._gravity(movement.last_active_s + GRAVITY_AFTER_S[0],
-                              movement.after_until_s),
-                movement.truncated,
-            )
+            before_g = self._gravity(movement.onset_s + GRAVITY_BEFORE_S[0],
+                                     movement.onset_s + GRAVITY_BEFORE_S[1])
+            after_g = self._gravity(movement.last_active_s + GRAVITY_AFTER_S[0],
+                                    movement.after_until_s)
+            shape = measure(fine.part(inside), movement.threshold_on_g, before_g, after_g,
+                            movement.truncated)
             kind = classify(shape)
-            events.append(
-                Event(
-                    type=kind,
-                    onset_s=shape.onset_s,
-                    offset_s=shape.offset_s,
-                    peak_g=round(shape.peak_g, 5),
-                    peak_jerk_g_s=round(shape.peak_jerk_g_s, 4),
-                    intensity=intensity_from_peak_g(shape.peak_g),
-                    sleep_onset=kind == "jerk" and self.night.is_sleep_start(shape.onset_s),
-                )
+            event = Event(
+                type=kind,
+                onset_s=shape.onset_s,
+                offset_s=shape.offset_s,
+                peak_g=round(shape.peak_g, 5),
+                peak_jerk_g_s=round(shape.peak_jerk_g_s, 4),
+                intensity=intensity_from_peak_g(shape.peak_g),
             )
-            self.night.record(kind, shape.offset_s)
+            breath_before = None
+            if kind == "posture_change" and self.night.presence.in_bed is None:
+                t, rows = self._slow_rows.between(event.onset_s - RESP_WINDOW_S,
+                                                  event.onset_s - MOVE_MARGIN_S)
+                breath_before = respiration(t, rows, self._slow.group, shortest_s=15.0)
+            events += self.night.movement(event, before_g, after_g, breath_before)
         return events

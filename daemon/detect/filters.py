@@ -17,7 +17,7 @@ Per block:
                   1 Hz (jerks, limb movements, heartbeat, noise), free of gravity and breathing,
                   whatever way the sensor is mounted.
 - ``envelope_g``  RMS of ``motion_g`` over 0.1 s: a smooth measure of how much is moving.
-- ``bcg_g2``      power of the 4-25 Hz band (block mean - 0.2 s mean), where the heartbeat's
+- ``bcg_g2``      power of the 4-15 Hz band (40 ms mean - 0.2 s mean), where the heartbeat's
                   ring through the mattress lies; it feeds the heart-rate estimate.
 """
 
@@ -184,8 +184,9 @@ class FrontEnd:
         env = np.sqrt((cs2[w:] - cs2[:-w]) * (POWER_QUANTUM_G2 / w))
         o_lo, o_hi = n - self.delay - n_out, n - self.delay
         bcg_w = 2 * bh + 1
-        bcg = q[o_lo:o_hi] * bcg_w - (cs[o_lo + bh + 1 : o_hi + bh + 1] - cs[o_lo - bh : o_hi - bh])
-        bcg_g = bcg * (QUANTUM_G / (d * bcg_w))
+        pair = q[o_lo:o_hi] + q[o_lo - 1 : o_hi - 1]
+        bcg = pair * bcg_w - 2 * (cs[o_lo + bh + 1 : o_hi + bh + 1] - cs[o_lo - bh : o_hi - bh])
+        bcg_g = bcg * (QUANTUM_G / (2 * d * bcg_w))
         return Blocks(
             t_s=t[o_lo:o_hi],
             index=index[o_lo:o_hi],

@@ -1,0 +1,160 @@
+"""When did the sleeper fall asleep? A causal estimate of sleep onset, as actigraphy makes it.
+
+Under the mattress the clearest signs of falling asleep are that the body goes still and that
+the transition itself often brings hypnic jerks (sleep starts). The estimate, for each stay
+in bed:
+
+1. Quiescence. The candidate sleep period starts at the end of the last big movement (getting
+   in, turning over) or, before the first jerk, the last limb movement: like actigraphy's
+   "first minutes of immobility" rule, restlessness means awake.
+2. The sleep-start cluster. Jerks that come within 40 min of the start of that stillness open
+   the wake-to-sleep transition; each jerk within 6 min of the one before extends it. Sleep
+   onset is put 1 min before the cluster's last jerk (sleep starts crowd the last minutes
+   before sleep and spill a little past it), and the transition closes 6 min after that jerk.
+3. Without jerks, onset is 3 min into the stillness but no sooner than 20 min after getting
+   into bed (healthy adults fall asleep 10-30 min after lying down), decided 40 min into the
+   stillness, when no sleep-start cluster can still come.
+4. Breathing regularity (``vitals``) gates the decision: onset is not declared while breathing
+   cannot be followed at all, which in a real bedroom marks wakeful restlessness. (The
+   simulated sleeper breathes equally regularly awake and asleep, so there it never delays.)
+
+A jerk is a *sleep start* (``Event.sleep_onset``) when it comes while the transition is open:
+in bed, before the onset has been decided, or within 3 min after the onset. Jerks after that
+are jerks during sleep. After getting out and back into bed the transition opens again.
+
+Time asleep is the time in bed after each stay's sleep onset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FIRST_JERK_WINDOW_S = 40 * 60.0
+CHAIN_GAP_S = 6 * 60.0
+ONSET_BEFORE_LAST_JERK_S = 60.0
+SLEEP_START_AFTER_ONSET_S = 3 * 60.0
+FALLBACK_QUIET_S = 3 * 60.0
+TYPICAL_LATENCY_S = 20 * 60.0
+MAX_PENDING = 1000
+
+
+@dataclass
+class Stay:
+    """One stay in bed."""
+
+    start_s: float
+    entry_s: float | None
+    quiet_s: float
+    first_jerk_s: float | None = None
+    last_jerk_s: float | None = None
+    onset_s: float | None = None
+    end_s: float | None = None
+
+
+class SleepTracker:
+    def __init__(self) -> None:
+        self.stay: Stay | None = None
+        self.first_onset_s: float | None = None
+        self.first_latency_s: float | None = None
+        self._asleep_closed_s = 0.0
+        self.breathing_followed = True
+        #: Things (periodic limb movements) counted because they came while asleep.
+        self.counted_asleep = 0
+        self._pending: list[float] = []
+
+    def begin(self, t_s: float, entry_s: float | None) -> None:
+        """A stay in bed begins (``entry_s``: the bed entry's onset, None if in bed from the
+        start of monitoring)."""
+        self.stay = Stay(start_s=t_s, entry_s=entry_s, quiet_s=t_s)
+
+    def end(self, t_s: float) -> None:
+        stay = self.stay
+        if stay is None:
+            return
+        self._decide(t_s, final=True)
+        if stay.onset_s is not None:
+            self._asleep_closed_s += max(0.0, t_s - stay.onset_s)
+        self.stay = None
+        self._pending = []
+
+    def movement(self, kind: str, offset_s: float) -> None:
+        """A limb movement or posture change ended at ``offset_s``."""
+        stay = self.stay
+        if stay is None or stay.onset_s is not None:
+            return
+        self._decide(offset_s)
+        if stay.onset_s is not None:
+            return
+        if kind == "posture_change" or stay.first_jerk_s is None:
+            stay.quiet_s = max(stay.quiet_s, offset_s)
+            stay.first_jerk_s = stay.last_jerk_s = None
+
+    def jerk(self, onset_s: float) -> bool:
+        """A jerk: is it a sleep start?"""
+        stay = self.stay
+        if stay is None:
+            return False
+        self._decide(onset_s)
+        if stay.onset_s is not None:
+            return onset_s <= stay.onset_s + SLEEP_START_AFTER_ONSET_S
+        if stay.first_jerk_s is None:
+            if onset_s - stay.quiet_s > FIRST_JERK_WINDOW_S:
+                return False
+            stay.first_jerk_s = onset_s
+        stay.last_jerk_s = onset_s
+        return True
+
+    def count_if_asleep(self, t_s: float) -> None:
+        """Count something that happened at ``t_s`` if it was during sleep (known once the
+        onset is decided, so until then it waits)."""
+        stay = self.stay
+        if stay is None or t_s < stay.start_s:
+            return
+        if stay.onset_s is None:
+            if len(self._pending) < MAX_PENDING:
+                self._pending.append(t_s)
+        elif t_s >= stay.onset_s:
+            self.counted_asleep += 1
+
+    def advance(self, t_s: float) -> None:
+        """Time has reached ``t_s``: decide the onset if it is due."""
+        self._decide(t_s)
+
+    def finish(self, t_s: float) -> None:
+        if self.stay is not None:
+            self._decide(t_s, final=True)
+
+    def asleep_s(self, now_s: float | None) -> float | None:
+        """Time asleep so far (None before any onset)."""
+        if self.first_onset_s is None:
+            return None
+        current = 0.0
+        stay = self.stay
+        if stay is not None and stay.onset_s is not None and now_s is not None:
+            current = max(0.0, now_s - stay.onset_s)
+        return self._asleep_closed_s + current
+
+    def _decide(self, t_s: float, final: bool = False) -> None:
+        stay = self.stay
+        if stay is None or stay.onset_s is not None:
+            return
+        onset: float | None = None
+        if stay.last_jerk_s is not None:
+            if final or t_s >= stay.last_jerk_s + CHAIN_GAP_S:
+                onset = max(stay.quiet_s, stay.last_jerk_s - ONSET_BEFORE_LAST_JERK_S)
+        else:
+            fallback = stay.quiet_s + FALLBACK_QUIET_S
+            if stay.entry_s is not None:
+                fallback = max(fallback, stay.entry_s + TYPICAL_LATENCY_S)
+            due = stay.quiet_s + FIRST_JERK_WINDOW_S
+            if t_s >= due or (final and t_s >= fallback):
+                onset = fallback
+        if onset is None or not (self.breathing_followed or final):
+            return
+        stay.onset_s = onset
+        self.counted_asleep += sum(1 for t in self._pending if t >= onset)
+        self._pending = []
+        if self.first_onset_s is None:
+            self.first_onset_s = onset
+            start = stay.entry_s if stay.entry_s is not None else stay.start_s
+            self.first_latency_s = max(0.0, onset - start) if stay.entry_s is not None else None

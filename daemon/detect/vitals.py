@@ -1,0 +1,312 @@
+"""Breathing and heart rate from the quiet stretches of the block stream.
+
+Every 20 s (an *epoch*) both rates are estimated from the last minute, using only the still
+part of it (from the end of the last movement on) and only if that is long enough.
+
+Respiration. Breathing tilts the mattress under the sensor by hundredths of a degree and
+lifts it by a millimetre or so: a slow swing of the gravity vector along one direction. The
+block means are averaged to 5 Hz, detrended, and projected on their principal axis (the
+direction that swings most, whatever way the sensor is mounted); the breathing period is the
+highest peak of the autocorrelation between 2 and 10 s (6-30 breaths/min), refined by a
+parabola through the peak. Its height (0-1) is the confidence: noise gives low, scattered
+peaks, a steady breather a peak near 1. ``presence`` also gets the ratio of the slow swing's
+power to what sensor noise alone would give (about 1 in an empty bed).
+
+Heart rate. Each heartbeat jolts the body and rings the mattress at 5-10 Hz for a few tenths
+of a second (the ballistocardiogram). The power of the 4-25 Hz band, block by block, rises
+with each beat; the beat period is the highest autocorrelation peak of that power between
+0.5 and 1.5 s (40-120 bpm), refined the same way. Under a noisy sensor (ADXL345-class) the
+beats drown and the confidence stays low; an ADXL355-class sensor hears them well.
+
+A rate is published only when its confidence is high enough (``*_PUBLISH``); otherwise the
+night summary says None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hypnic.daemon.detect.filters import F64, I64
+
+EPOCH_S = 20.0
+RESP_WINDOW_S = 60.0
+RESP_MIN_S = 30.0
+#: Rows per second of the breathing stream.
+SLOW_RATE_HZ = 5.0
+RESP_PERIOD_S = (2.0, 10.0)
+HEART_WINDOW_S = 30.0
+HEART_MIN_S = 15.0
+HEART_PERIOD_S = (0.5, 1.5)
+HEART_SMOOTH_S = 0.14
+#: Rows this close to a movement are left out; still stretches shorter than this are too.
+MOVE_MARGIN_S = 1.0
+MIN_SEGMENT_S = 6.0
+#: An earlier autocorrelation peak this close to the highest is taken as the period.
+FIRST_PEAK_MARGIN = 0.15
+#: A rate is published when its confidence reaches this and one of the two estimates before
+#: it (10 and 20 s earlier) agrees within ``AGREE_BPM``: noise gives scattered rates.
+RESP_PUBLISH = 0.5
+HEART_PUBLISH = 0.25
+RESP_AGREE_BPM = 1.5
+HEART_AGREE_BPM = 3.0
+#: While moving, the last published rate stands this long.
+STALE_S = 60.0
+
+
+@dataclass(frozen=True)
+class Breath:
+    rate_bpm: float | None
+    confidence: float
+    #: Power of the slow swing against sensor noise alone (about 1 with nobody in bed).
+    swing_ratio: float
+
+
+@dataclass(frozen=True)
+class Heart:
+    rate_bpm: float | None
+    confidence: float
+
+
+NO_BREATH = Breath(None, 0.0, float("nan"))
+NO_HEART = Heart(None, 0.0)
+
+
+def still_segments(t_s: F64, moving: F64, period_s: float, margin: int,
+                   min_len: int) -> list[tuple[int, int]]:
+    """The still stretches of a window, as (start, end) row ranges: rows at least ``margin``
+    rows from any moving one, after the last gap, at least ``min_len`` rows long."""
+    n = len(t_s)
+    start = 0
+    jumps = np.flatnonzero(np.diff(t_s) > 2.5 * period_s)
+    if len(jumps):
+        start = int(jumps[-1]) + 1
+    if not moving[start:].any():
+        return [(start, n)] if n - start >= min_len else []
+    moved = np.concatenate([[0], np.cumsum(moving > 0)])
+    lo = np.clip(np.arange(n) - margin, 0, n)
+    hi = np.clip(np.arange(n) + margin + 1, 0, n)
+    still = moved[hi] == moved[lo]
+    still[:start] = False
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], still, [False]]).astype(np.int8)))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)
+            if b - a >= min_len]
+
+
+#: Columns of a SlowStream row: mean acceleration (3), products of the block-to-block step
+#: (xx, yy, zz, xy, xz, yz: a measure of sensor noise, as breathing barely moves in 20 ms),
+#: moving (1) or not (0).
+ROW_MEAN = slice(0, 3)
+ROW_STEP = slice(3, 9)
+ROW_MOVING = 9
+ROW_COLUMNS = 10
+
+
+class SlowStream:
+    """Blocks, averaged in groups of ``group`` (to about 5 Hz) for the breathing estimate
+    (columns: ``ROW_*``). Groups are counted by block index, so the rows are the same however
+    the stream was cut.
+    """
+
+    def __init__(self, group: int) -> None:
+        self.group = group
+        self._pending: list[tuple[F64, I64, F64, F64]] = []
+        self._last_mean: F64 | None = None
+
+    def reset(self) -> None:
+        """After a gap: the step across it is not noise."""
+        self._last_mean = None
+
+    def push(self, t_s: F64, index: I64, mean_g: F64, moving: F64) -> tuple[F64, F64]:
+        if len(t_s) == 0:
+            return np.zeros(0), np.zeros((0, ROW_COLUMNS))
+        before = mean_g[:1] if self._last_mean is None else self._last_mean[None, :]
+        d = np.diff(np.concatenate([before, mean_g]), axis=0)
+        products = np.column_stack([d[:, 0] * d[:, 0], d[:, 1] * d[:, 1], d[:, 2] * d[:, 2],
+                                    d[:, 0] * d[:, 1], d[:, 0] * d[:, 2], d[:, 1] * d[:, 2]])
+        self._last_mean = mean_g[-1].copy()
+        self._pending.append((t_s, index, np.column_stack([mean_g, products]), moving))
+        t = np.concatenate([p[0] for p in self._pending])
+        idx = np.concatenate([p[1] for p in self._pending])
+        x = np.concatenate([p[2] for p in self._pending])
+        mov = np.concatenate([p[3] for p in self._pending])
+        group_id = idx // self.group
+        starts = np.concatenate([[0], np.flatnonzero(np.diff(group_id)) + 1])
+        # The newest group may still grow.
+        done = starts[-1]
+        self._pending = [(t[done:], idx[done:], x[done:], mov[done:])]
+        if done == 0:
+            return np.zeros(0), np.zeros((0, ROW_COLUMNS))
+        starts = starts[:-1]
+        ends = np.concatenate([starts[1:], [done]])
+        counts = (ends - starts).astype(np.float64)
+        rows = np.empty((len(starts), ROW_COLUMNS))
+        rows[:, :ROW_MOVING] = np.add.reduceat(x[:done], starts, axis=0) / counts[:, None]
+        rows[:, ROW_MOVING] = np.maximum.reduceat(mov[:done], starts)
+        return t[ends - 1], rows
+
+
+def _power(x: F64) -> F64:
+    return np.asarray(x[:, 0] * x[:, 0] + x[:, 1] * x[:, 1] + x[:, 2] * x[:, 2])
+
+
+def respiration(t_s: F64, rows: F64, group: int, shortest_s: float | None = None) -> Breath:
+    """Breathing rate from rows of ``SlowStream`` (oldest first), using their still parts
+    (at least ``shortest_s`` of them, RESP_MIN_S unless given)."""
+    n = len(t_s)
+    if n < 4:
+        return NO_BREATH
+    dt = (t_s[-1] - t_s[0]) / (n - 1)
+    segments = still_segments(t_s, rows[:, ROW_MOVING], dt, round(MOVE_MARGIN_S / dt),
+                              round(MIN_SEGMENT_S / dt))
+    used = sum(b - a for a, b in segments)
+    if used * dt < (RESP_MIN_S if shortest_s is None else shortest_s):
+        return NO_BREATH
+    x = np.zeros((3, n))
+    weight = np.zeros(n)
+    for a, b in segments:
+        # Each still stretch separately: a movement between two may have shifted gravity.
+        seg = np.array(rows[a:b, ROW_MEAN].T)
+        k = np.arange(b - a, dtype=np.float64) - (b - a - 1) / 2.0
+        seg -= seg.mean(axis=1, keepdims=True)
+        seg -= np.outer((seg @ k) / (k @ k), k)
+        x[:, a:b] = seg
+        weight[a:b] = 1.0
+    # Sensor noise per row: half the block-to-block step covariance (axes may differ, and
+    # often do), over the blocks in a row. The signal is whitened by it, so the principal
+    # axis is the direction that stands out from noise most and the swing ratio is about 1
+    # for noise alone whatever the chip.
+    xx, yy, zz, xy, xz, yz = rows[weight > 0, ROW_STEP].mean(axis=0) / (2.0 * group)
+    noise = np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]])
+    scale, axes = np.linalg.eigh(noise)
+    if scale[0] <= 0:
+        return NO_BREATH
+    whiten = (axes / np.sqrt(scale)).T  # rows: noise axes, scaled to unit noise
+    xw = whiten @ x
+    _, vectors = np.linalg.eigh(xw @ xw.T)
+    p = vectors[:, -1] @ xw
+    ratio = float(p @ p) / used
+    lag, peak = _period(p, weight, dt, RESP_PERIOD_S)
+    if lag is None:
+        return Breath(None, 0.0, ratio)
+    return Breath(60.0 / lag, max(0.0, peak), ratio)
+
+
+def heart_rate(t_s: F64, bcg_g2: F64, moving: F64) -> Heart:
+    """Heart rate from the per-block power of the heartbeat band, using its still parts."""
+    n = len(t_s)
+    if n < 4:
+        return NO_HEART
+    dt = (t_s[-1] - t_s[0]) / (n - 1)
+    w = max(1, round(HEART_SMOOTH_S / dt))
+    segments = still_segments(t_s, moving, dt, round(MOVE_MARGIN_S / dt) + w,
+                              round(MIN_SEGMENT_S / dt))
+    used = sum(b - a for a, b in segments)
+    if used * dt < HEART_MIN_S:
+        return NO_HEART
+    # The beat's envelope: the band's amplitude smoothed over about 0.14 s, then every
+    # second value of it (25 a second are plenty for a beat's shape and make the rest cheaper).
+    amplitude = np.concatenate([[0.0], np.cumsum(np.sqrt(bcg_g2))])
+    smooth = np.zeros(n)
+    smooth[w // 2 : w // 2 + n - w + 1] = (amplitude[w:] - amplitude[:-w]) / w
+    x = np.zeros(n)
+    weight = np.zeros(n)
+    for a, b in segments:
+        x[a:b] = smooth[a:b] - smooth[a:b].mean()
+        weight[a:b] = 1.0
+    half = n // 2 * 2
+    lag, peak = _period(x[n - half :: 2], weight[n - half :: 2], 2 * dt, HEART_PERIOD_S)
+    if lag is None:
+        return Heart(None, 0.0)
+    return Heart(60.0 / lag, max(0.0, peak))
+
+
+def _period(x: F64, weight: F64, dt: float,
+            period_s: tuple[float, float]) -> tuple[float | None, float]:
+    """The lag of the highest autocorrelation peak within ``period_s`` (refined by a parabola
+    through the peak) and the peak's height (1 for a perfectly periodic signal).
+
+    ``x`` is zero where ``weight`` is 0 (rows left out); each lag's sum is divided by how many
+    pairs of rows it had, so gaps left by movements do not bias it."""
+    lo = max(1, int(np.floor(period_s[0] / dt)))
+    hi = int(np.ceil(period_s[1] / dt)) + 1
+    n = len(x)
+    if n < 2 * hi:
+        return None, 0.0
+    # Lags 0 .. hi + 1 of the first ``length`` rows against the rest (fresh copies: the same
+    # numbers at the same alignment give the same sums wherever the window lay in memory).
+    length = n - hi - 1
+    x = np.array(x, dtype=np.float64)
+    acf = np.correlate(x, x[:length], mode="valid")
+    if weight.all():
+        pairs = np.full(hi + 2, float(length))
+    else:
+        weight = np.array(weight, dtype=np.float64)
+        pairs = np.correlate(weight, weight[:length], mode="valid")
+    if acf[0] <= 0 or pairs.min() < 0.25 * length:
+        return None, 0.0
+    r = (acf[lo - 1 :] / pairs[lo - 1 :]) / (acf[0] / pairs[0])
+    inner = r[1:-1]
+    is_peak = (inner >= r[:-2]) & (inner > r[2:])
+    peaks = np.flatnonzero(is_peak)
+    if len(peaks) == 0:
+        return None, 0.0
+    # A periodic signal repeats at every multiple of its period: take the first peak that is
+    # nearly as high as the highest, not a multiple that noise happened to favour.
+    best = float(inner[peaks].max())
+    j = int(peaks[np.flatnonzero(inner[peaks] >= best - FIRST_PEAK_MARGIN)[0]])
+    a, b, c = r[j], r[j + 1], r[j + 2]
+    denom = a - 2 * b + c
+    shift = 0.5 * (a - c) / denom if denom < 0 else 0.0
+    lag = (lo + j + shift) * dt
+    if not period_s[0] <= lag <= period_s[1]:
+        return None, 0.0
+    return lag, min(1.0, float(b - 0.25 * (a - c) * shift))
+
+
+class VitalsTracker:
+    """The latest estimates, and what of them may be published."""
+
+    def __init__(self) -> None:
+        self.breath = NO_BREATH
+        self.heart = NO_HEART
+        self.t_s: float | None = None
+        self._breathing = _Publisher(RESP_PUBLISH, RESP_AGREE_BPM)
+        self._heart = _Publisher(HEART_PUBLISH, HEART_AGREE_BPM)
+
+    def update(self, t_s: float, breath: Breath, heart: Heart) -> None:
+        self.t_s, self.breath, self.heart = t_s, breath, heart
+        self._breathing.update(t_s, breath.rate_bpm, breath.confidence)
+        self._heart.update(t_s, heart.rate_bpm, heart.confidence)
+
+    @property
+    def respiration_rate_bpm(self) -> float | None:
+        return self._breathing.value
+
+    @property
+    def heart_rate_bpm(self) -> float | None:
+        return self._heart.value
+
+
+class _Publisher:
+    """Publishes a rate when it is confident and agrees with one of the two estimates before
+    it; while a movement leaves too little still signal for an estimate, the last published
+    rate stands for up to ``STALE_S``."""
+
+    def __init__(self, needed: float, agree_bpm: float) -> None:
+        self.needed = needed
+        self.agree_bpm = agree_bpm
+        self.value: float | None = None
+        self._value_t_s = -np.inf
+        self._previous: list[float | None] = [None, None]
+
+    def update(self, t_s: float, rate: float | None, confidence: float) -> None:
+        candidate = rate if rate is not None and confidence >= 0.8 * self.needed else None
+        confirmed = candidate is not None and confidence >= self.needed and any(
+            p is not None and abs(p - candidate) <= self.agree_bpm for p in self._previous)
+        self._previous = [self._previous[-1], candidate]
+        if confirmed and candidate is not None:
+            self.value, self._value_t_s = round(candidate, 1), t_s
+        elif rate is not None or t_s - self._value_t_s > STALE_S:
+            self.value = None
