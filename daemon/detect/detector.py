@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from hypnic.daemon.detect.baseline import Baseline
-from hypnic.daemon.detect.classify import classify, measure
+from hypnic.daemon.detect.classify import Shape, classify, measure
 from hypnic.daemon.detect.filters import F64, Blocks, FrontEnd, fine_filter
 from hypnic.daemon.detect.floor import NoiseFloor
 from hypnic.daemon.detect.frames import Pass, PassAssembler
@@ -56,9 +56,11 @@ GAP_SETTLE_S = 0.6
 FINE_MARGIN_S = 0.7
 #: How far before the block onset the full-rate search for the onset may go.
 ONSET_SEARCH_S = 0.1
-#: A movement found in the blocks must reach this share of the on-threshold at the full rate
-#: too (the full-rate envelope is a little smoother, hence less than 1).
-FINE_CONFIRM = 0.85
+#: The sensor noise a movement is measured against: the second before it.
+NOISE_WINDOW_S = 1.0
+#: Breathing and heart rate leave out what is above the off-threshold at this threshold
+#: factor (the default sensitivity's), whatever the sensitivity.
+DEFAULT_FACTOR = 2.0
 #: Memory of raw samples and blocks: the longest movement, the wait for the gravity after
 #: it, one pass, and a margin.
 HISTORY_S = MAX_EVENT_S + MAX_PASS_S + 10.0
@@ -101,7 +103,8 @@ class Detector:
         self._passes: PassAssembler | None = None
         self._front: FrontEnd | None = None
         self._segmenter: Segmenter | None = None
-        self._floor = NoiseFloor()
+        # One floor per detection path: broadband, vertical, slow (see ``filters``).
+        self._floors = (NoiseFloor(), NoiseFloor(), NoiseFloor())
         self._raw: History | None = None
         self._blocks: History | None = None
         self._frame_blocks = 1
@@ -118,7 +121,7 @@ class Detector:
     @property
     def noise_floor_g(self) -> float | None:
         """Current noise floor (envelope, g), or None while still warming up."""
-        return self._floor.current_g
+        return self._floors[0].current_g
 
     def thresholds_g(self) -> tuple[float, float]:
         floor = self.noise_floor_g
@@ -127,8 +130,8 @@ class Detector:
         on, off = self._thresholds(np.array([floor]))
         return float(on[0]), float(off[0])
 
-    def _thresholds(self, floor: F64) -> tuple[F64, F64]:
-        k = threshold_factor(self.settings.sensitivity)
+    def _thresholds(self, floor: F64, factor: float | None = None) -> tuple[F64, F64]:
+        k = threshold_factor(self.settings.sensitivity) if factor is None else factor
         on = np.maximum(self.settings.min_peak_g, k * floor)
         off = floor + 0.5 * (on - floor)
         warming = np.isnan(floor)
@@ -213,16 +216,33 @@ class Detector:
         assert self._segmenter is not None and self._blocks is not None
         if not len(out):
             return []
-        env = out.envelope_g
-        if out.t_s[0] < self._suppress_until_s:
-            env = np.where(out.t_s < self._suppress_until_s, 0.0, env)
-        floor = self._floor.floors(out.index // self._frame_blocks, env)
-        on_g, off_g = self._thresholds(floor)
-        moving = (env > off_g).astype(np.float64)
+        frame = out.index // self._frame_blocks
+        settling = out.t_s < self._suppress_until_s
+        above_on = np.zeros(len(out), bool)
+        above_off = np.zeros(len(out), bool)
+        moving = np.zeros(len(out), bool)
+        on_fast = np.zeros(0)
+        # A movement is anything that rises above its own path's threshold: a jerk stands out
+        # most along gravity, a faint limb movement in the slow band, anything big in all.
+        for path, (floor_of, env) in enumerate(
+                zip(self._floors, (out.envelope_g, out.vertical_g, out.slow_g), strict=True)):
+            if settling[0]:
+                env = np.where(settling, 0.0, env)
+            floor = floor_of.floors(frame, env)
+            on_g, off_g = self._thresholds(floor)
+            above_on |= env > on_g
+            above_off |= env > off_g
+            if path == 0:
+                on_fast = on_g
+                # What counts as moving for breathing and heart rate does not follow the
+                # sensitivity: those estimates need still signal, whatever is reported.
+                moving = env > self._thresholds(floor, DEFAULT_FACTOR)[1]
+        moving |= above_on
         self._blocks.push(out.t_s, out.mean_g)
         self._heart.push(out.t_s, np.column_stack([out.bcg_g2, moving]))
-        self._slow_rows.push(*self._slow.push(out.t_s, out.index, out.mean_g, moving))
-        self._segmenter.process(out.t_s, env, on_g, off_g)
+        self._slow_rows.push(*self._slow.push(out.t_s, out.index, out.mean_g,
+                                              moving.astype(np.float64)))
+        self._segmenter.process(out.t_s, above_on, above_off, on_fast)
         settled = self._segmenter.settled(float(out.t_s[-1]))
         # Epochs and movements are handled in time order, so what each decision sees of the
         # other is the same however the stream was cut into passes.
@@ -292,34 +312,38 @@ class Detector:
                 continue
             span_lo = max(movement.onset_s - ONSET_SEARCH_S, self._segment_start_s)
             span_hi = movement.last_active_s + 0.5 / self.rate_hz
-            t, acc = self._raw.between(max(span_lo - FINE_MARGIN_S, self._segment_start_s),
-                                       min(span_hi + FINE_MARGIN_S, self._segment_end_s))
+            t, acc = self._raw.between(
+                max(span_lo - NOISE_WINDOW_S - FINE_MARGIN_S, self._segment_start_s),
+                min(span_hi + FINE_MARGIN_S, self._segment_end_s))
             fine = fine_filter(t, acc, self.rate_hz)
             inside = (fine.t_s >= span_lo) & (fine.t_s <= span_hi)
-            # The blocks only say where to look: a movement must also cross the threshold at
-            # the full rate, which a chance alignment of noise in the blocks rarely does.
-            confirm_g = FINE_CONFIRM * movement.threshold_on_g
-            if not inside.any() or fine.envelope_g[inside].max() <= confirm_g:
+            quiet = (fine.t_s >= span_lo - NOISE_WINDOW_S) & (fine.t_s < span_lo - 0.05)
+            if not inside.any():
                 continue
             before_g = self._gravity(movement.onset_s + GRAVITY_BEFORE_S[0],
                                      movement.onset_s + GRAVITY_BEFORE_S[1])
             after_g = self._gravity(movement.last_active_s + GRAVITY_AFTER_S[0],
                                     movement.after_until_s)
-            shape = measure(fine.part(inside), movement.threshold_on_g, before_g, after_g,
-                            movement.truncated)
-            kind = classify(shape)
-            event = Event(
-                type=kind,
-                onset_s=shape.onset_s,
-                offset_s=shape.offset_s,
-                peak_g=round(shape.peak_g, 5),
-                peak_jerk_g_s=round(shape.peak_jerk_g_s, 4),
-                intensity=intensity_from_peak_g(shape.peak_g),
-            )
-            breath_before = None
-            if kind == "posture_change" and self.night.presence.in_bed is None:
-                t, rows = self._slow_rows.between(event.onset_s - RESP_WINDOW_S,
-                                                  event.onset_s - MOVE_MARGIN_S)
-                breath_before = respiration(t, rows, self._slow.group, shortest_s=15.0)
-            events += self.night.movement(event, before_g, after_g, breath_before)
+            for shape in measure(fine.part(inside), fine.part(quiet), before_g, after_g,
+                                 movement.truncated):
+                events += self._event(shape, before_g, after_g)
         return events
+
+    def _event(self, shape: Shape, before_g: F64 | None, after_g: F64 | None) -> list[Event]:
+        """Classify a measured movement and hand it to the night (which may hold it)."""
+        assert self._slow_rows is not None
+        kind = classify(shape)
+        event = Event(
+            type=kind,
+            onset_s=shape.onset_s,
+            offset_s=shape.offset_s,
+            peak_g=round(shape.peak_g, 5),
+            peak_jerk_g_s=round(shape.peak_jerk_g_s, 4),
+            intensity=intensity_from_peak_g(shape.peak_g),
+        )
+        breath_before = None
+        if kind == "posture_change" and self.night.presence.in_bed is None:
+            t, rows = self._slow_rows.between(event.onset_s - RESP_WINDOW_S,
+                                              event.onset_s - MOVE_MARGIN_S)
+            breath_before = respiration(t, rows, self._slow.group, shortest_s=15.0)
+        return self.night.movement(event, before_g, after_g, breath_before)

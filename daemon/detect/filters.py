@@ -17,6 +17,11 @@ Per block:
                   1 Hz (jerks, limb movements, heartbeat, noise), free of gravity and breathing,
                   whatever way the sensor is mounted.
 - ``envelope_g``  RMS of ``motion_g`` over 0.1 s: a smooth measure of how much is moving.
+- ``vertical_g``  RMS over 0.1 s of the same motion along gravity. A jerk kicks the body into
+                  the mattress, so nearly all of it is vertical, while the sensor's noise is
+                  spread over three axes: along one axis a faint jerk stands out more.
+- ``slow_g``      RMS over 0.5 s of |60 ms mean - 1 s mean|: the 1-8 Hz band of a limb
+                  movement, averaged over its length, where noise averages down further.
 - ``bcg_g2``      power of the 4-15 Hz band (40 ms mean - 0.2 s mean), where the heartbeat's
                   ring through the mattress lies; it feeds the heart-rate estimate.
 """
@@ -35,6 +40,8 @@ BLOCK_RATE_HZ = 50.0
 HIGHPASS_WINDOW_S = 1.0
 BCG_HIGHPASS_WINDOW_S = 0.2
 ENVELOPE_WINDOW_S = 0.1
+SLOW_SMOOTH_S = 0.06
+SLOW_ENVELOPE_S = 0.5
 # Fine (full-rate) filters used to time a movement's edges.
 FINE_SMOOTH_WINDOW_S = 0.025
 #: Block sums are rounded to this many g before integer running sums.
@@ -62,6 +69,8 @@ class Blocks:
     mean_g: F64
     motion_g: F64
     envelope_g: F64
+    vertical_g: F64
+    slow_g: F64
     bcg_g2: F64
 
     def __len__(self) -> int:
@@ -70,12 +79,12 @@ class Blocks:
     def part(self, start: int, end: int | None = None) -> Blocks:
         s = slice(start, end)
         return Blocks(self.t_s[s], self.index[s], self.mean_g[s], self.motion_g[s],
-                      self.envelope_g[s], self.bcg_g2[s])
+                      self.envelope_g[s], self.vertical_g[s], self.slow_g[s], self.bcg_g2[s])
 
 
 def empty_blocks() -> Blocks:
     z = np.zeros(0)
-    return Blocks(z, np.zeros(0, np.int64), np.zeros((0, 3)), z, z, z)
+    return Blocks(z, np.zeros(0, np.int64), np.zeros((0, 3)), z, z, z, z, z)
 
 
 class FrontEnd:
@@ -88,7 +97,9 @@ class FrontEnd:
         self._long_half = odd_samples(HIGHPASS_WINDOW_S, self.block_rate_hz, 3) // 2
         self._bcg_half = odd_samples(BCG_HIGHPASS_WINDOW_S, self.block_rate_hz, 3) // 2
         self._env_half = odd_samples(ENVELOPE_WINDOW_S, self.block_rate_hz, 3) // 2
-        self.delay = self._long_half + self._env_half
+        self._slow_half = odd_samples(SLOW_SMOOTH_S, self.block_rate_hz, 3) // 2
+        self._slow_env_half = odd_samples(SLOW_ENVELOPE_S, self.block_rate_hz, 3) // 2
+        self.delay = self._long_half + self._slow_env_half
         self._history_n = 2 * self.delay
         self._to_units = 1.0 / QUANTUM_G
         self.blocks_made = 0
@@ -166,23 +177,25 @@ class FrontEnd:
 
     def _compute(self, t: F64, index: I64, q: I64, n_out: int) -> Blocks:
         """Outputs centred on the ``n_out`` blocks ending ``delay`` before the newest."""
-        lh, bh, eh, d = self._long_half, self._bcg_half, self._env_half, self.d
+        lh, bh, d = self._long_half, self._bcg_half, self.d
+        eh, sh, seh = self._env_half, self._slow_half, self._slow_env_half
         n = len(q)
         cs = np.zeros((n + 1, 3), np.int64)
         np.cumsum(q, axis=0, out=cs[1:])
-        # Motion is needed on the output blocks widened by the envelope half-window.
-        lo = n - self.delay - n_out - eh
-        hi = n - self.delay + eh
-        long_w = 2 * lh + 1
-        band = q[lo:hi] * long_w - (cs[lo + lh + 1 : hi + lh + 1] - cs[lo - lh : hi - lh])
-        band_g = band * (QUANTUM_G / (d * long_w))
-        m2 = _power(band_g)
-        m2_q = np.rint(m2 * (1.0 / POWER_QUANTUM_G2)).astype(np.int64)
-        cs2 = np.zeros(len(m2_q) + 1, np.int64)
-        np.cumsum(m2_q, out=cs2[1:])
-        w = 2 * eh + 1
-        env = np.sqrt((cs2[w:] - cs2[:-w]) * (POWER_QUANTUM_G2 / w))
         o_lo, o_hi = n - self.delay - n_out, n - self.delay
+        # Every block any envelope needs: the outputs widened by the widest half-window.
+        k_lo, k_hi = o_lo - seh, o_hi + seh
+        long_w, slow_w = 2 * lh + 1, 2 * sh + 1
+        long_sum = cs[k_lo + lh + 1 : k_hi + lh + 1] - cs[k_lo - lh : k_hi - lh]
+        band_g = (q[k_lo:k_hi] * long_w - long_sum) * (QUANTUM_G / (d * long_w))
+        slow_sum = cs[k_lo + sh + 1 : k_hi + sh + 1] - cs[k_lo - sh : k_hi - sh]
+        slow_g = (slow_sum * long_w - long_sum * slow_w) * (QUANTUM_G / (d * long_w * slow_w))
+        gravity = long_sum.astype(np.float64)
+        gravity /= np.sqrt(_power(gravity))[:, None]
+        vertical = band_g[:, 0] * gravity[:, 0] + band_g[:, 1] * gravity[:, 1] \
+            + band_g[:, 2] * gravity[:, 2]
+        m2 = _power(band_g)
+        inner = slice(seh - eh, len(m2) - (seh - eh))
         bcg_w = 2 * bh + 1
         pair = q[o_lo:o_hi] + q[o_lo - 1 : o_hi - 1]
         bcg = pair * bcg_w - 2 * (cs[o_lo + bh + 1 : o_hi + bh + 1] - cs[o_lo - bh : o_hi - bh])
@@ -191,10 +204,22 @@ class FrontEnd:
             t_s=t[o_lo:o_hi],
             index=index[o_lo:o_hi],
             mean_g=q[o_lo:o_hi].astype(np.float64) * (QUANTUM_G / d),
-            motion_g=np.sqrt(m2[eh : eh + n_out]),
-            envelope_g=env,
+            motion_g=np.sqrt(m2[seh : seh + n_out]),
+            envelope_g=_rms(m2[inner], eh),
+            vertical_g=_rms(vertical[inner] * vertical[inner], eh),
+            slow_g=_rms(_power(slow_g), seh),
             bcg_g2=_power(bcg_g),
         )
+
+
+def _rms(power_g2: F64, half: int) -> F64:
+    """Root of the centred mean over 2 * half + 1 values (rounded to POWER_QUANTUM_G2 first,
+    so the running sum is exact): len(power_g2) - 2 * half outputs."""
+    quantised = np.rint(power_g2 * (1.0 / POWER_QUANTUM_G2)).astype(np.int64)
+    cs = np.zeros(len(quantised) + 1, np.int64)
+    np.cumsum(quantised, out=cs[1:])
+    w = 2 * half + 1
+    return np.sqrt((cs[w:] - cs[:-w]) * (POWER_QUANTUM_G2 / w))
 
 
 def _power(x: F64) -> F64:
@@ -207,6 +232,7 @@ class Fine:
     """Full-rate filter outputs over a stretch of raw samples (to time a movement's edges)."""
 
     t_s: F64
+    band_g: F64
     motion_g: F64
     envelope_g: F64
     jerk_g_s: F64
@@ -215,13 +241,14 @@ class Fine:
         return len(self.t_s)
 
     def part(self, keep: NDArray[np.bool_]) -> Fine:
-        return Fine(self.t_s[keep], self.motion_g[keep], self.envelope_g[keep],
-                    self.jerk_g_s[keep])
+        return Fine(self.t_s[keep], self.band_g[keep], self.motion_g[keep],
+                    self.envelope_g[keep], self.jerk_g_s[keep])
 
 
 def fine_filter(t_s: F64, acc_g: F64, rate_hz: float) -> Fine:
-    """The same band-pass and envelope as the blocks, at the full sample rate, over a stretch
-    of samples (edges held). Also the jerk: the rate of change of the 25 ms mean, in g/s.
+    """The same band-pass (per axis, and its length) and envelope as the blocks, at the full
+    sample rate, over a stretch of samples (edges held). Also the jerk: the rate of change of
+    the 25 ms mean, in g/s.
 
     Used only on the few seconds around a movement, so its float running sums are fine: the
     stretch is fixed by the movement, whatever the Blocks were."""
@@ -243,4 +270,5 @@ def fine_filter(t_s: F64, acc_g: F64, rate_hz: float) -> Fine:
     w = 2 * eh + 1
     env = np.sqrt(np.maximum(sq[w:] - sq[:-w], 0.0) / w)
     n = len(t_s)
-    return Fine(t_s, motion[eh + 1 : eh + 1 + n], env, jerk[eh : eh + n])
+    own = slice(eh + 1, eh + 1 + n)
+    return Fine(t_s, band[own], motion[own], env, jerk[eh : eh + n])

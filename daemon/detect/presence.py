@@ -141,7 +141,8 @@ class Presence:
 
     def finish(self, breath_after: Breath | None) -> list[Event]:
         """End of the stream: a last look at what still waits, with whatever still signal
-        followed it (one vote is enough now)."""
+        followed it (one vote is enough now). If it is still not known whether anyone was
+        in bed, the movements are reported as they were classified."""
         vote = _vote(breath_after) if breath_after is not None else 0
         out: list[Event] = []
         for w in self._waiting:
@@ -149,8 +150,8 @@ class Presence:
                 out.append(self._apply(w.if_absent, w))
             elif vote == 1 and w.if_breathing is not None:
                 out.append(self._apply(w.if_breathing, w))
-            elif self.in_bed and w.event.type == "posture_change" and w.if_breathing \
-                    and w.if_breathing != "bed_entry":
+            elif self.in_bed is not False and w.if_breathing == w.event.type:
+                # Never decided: reported as it was classified, unless the bed is empty.
                 out.append(w.event)
         self._waiting = []
         return out

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from hypnic.daemon.detect.filters import F64, I64
 
@@ -50,13 +51,13 @@ class Segmenter:
         # end of the previous pass: a movement opening now began there.
         self._rise_s: float | None = None
 
-    def process(self, t_s: F64, envelope_g: F64, on_g: F64, off_g: F64) -> list[Movement]:
-        """Feed front-end outputs with each block's thresholds; return the movements that
-        closed (in order). They still wait for the gravity after them: see ``settled``."""
+    def process(self, t_s: F64, above_on: NDArray[np.bool_], above_off: NDArray[np.bool_],
+                on_g: F64) -> list[Movement]:
+        """Feed which blocks are above the on- and off-thresholds (and the on-threshold, kept
+        with a movement that opens); return the movements that closed (in order). They still
+        wait for the gravity after them: see ``settled``."""
         closed: list[Movement] = []
         rise_before, self._rise_s = self._rise_s, None
-        above_on = envelope_g > on_g
-        above_off = envelope_g > off_g
         pos = 0
         n = len(t_s)
         while pos < n:

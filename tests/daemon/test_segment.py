@@ -21,7 +21,7 @@ def segment(envelopes: list[np.ndarray]) -> list:
     out = []
     for k, e in enumerate(envelopes):
         t = k + np.arange(len(e)) / RATE
-        seg.process(t, e, np.full(len(e), ON_G), np.full(len(e), OFF_G))
+        seg.process(t, e > ON_G, e > OFF_G, np.full(len(e), ON_G))
         out += seg.settled(float(t[-1]))
     return out + seg.close_now()
 
