@@ -219,7 +219,7 @@ def _rms(power_g2: F64, half: int) -> F64:
     cs = np.zeros(len(quantised) + 1, np.int64)
     np.cumsum(quantised, out=cs[1:])
     w = 2 * half + 1
-    return np.sqrt((cs[w:] - cs[:-w]) * (POWER_QUANTUM_G2 / w))
+    return np.asarray(np.sqrt((cs[w:] - cs[:-w]) * (POWER_QUANTUM_G2 / w)), np.float64)
 
 
 def _power(x: F64) -> F64:
