@@ -2,10 +2,14 @@
 
 The rules, in order:
 
+- under 2 s and *linear*                            → jerk
+- the gravity direction moved by 0.05-0.4°, and the movement is weaker than the sleeper's own
+  turning over (peak under 40 mg)                   → not an event: the load shifted a little,
+  as when a partner turns on the other side of the bed (the sleeper's own limb movements leave
+  the tilt alone, under 0.04°; turning over moves it by 0.3° and more, and strongly)
 - longer than 10 s, or still going at 60 s          → posture_change (AASM limb movements
   last at most 10 s)
-- under 2 s and *linear*                            → jerk
-- the gravity direction moved by 0.3° or more       → posture_change (the body's weight moved)
+- the gravity direction moved by 0.4° or more       → posture_change (the body's weight moved)
 - otherwise                                          → limb_movement
 
 Linearity is what tells a jerk from a short limb movement. A myoclonic jerk is one brief
@@ -36,7 +40,10 @@ JERK_MIN_LINEARITY = 0.95
 LINEARITY_MIN_SNR = 1.0
 JERK_MAX_RISE_S = 0.3
 JERK_MAX_CORE_S = 0.6
-POSTURE_TILT_DEG = 0.3
+POSTURE_TILT_DEG = 0.4
+#: A shift of the load between these (and weaker than PARTNER_MAX_PEAK_G) is not the sleeper's.
+PARTNER_TILT_DEG = 0.05
+PARTNER_MAX_PEAK_G = 0.04
 CORE_FRACTION = 0.3
 EDGE_FRACTION = 0.1
 #: A movement's full-rate envelope must rise above this many times the noise before it.
@@ -167,17 +174,22 @@ def _shape(samples: Fine, noise: Fine | None, noise_g: float,
     )
 
 
-def classify(shape: Shape) -> str:
-    if shape.truncated or shape.duration_s > LIMB_MOVEMENT_MAX_S:
-        return "posture_change"
-    if shape.duration_s < JERK_MAX_DURATION_S:
+def classify(shape: Shape) -> str | None:
+    """The event type, or None for a movement that is not the sleeper's."""
+    if shape.duration_s < JERK_MAX_DURATION_S and not shape.truncated:
         if math.isnan(shape.linearity):
             jerk = shape.rise_s <= JERK_MAX_RISE_S and shape.core_s <= JERK_MAX_CORE_S
         else:
             jerk = shape.linearity >= JERK_MIN_LINEARITY
         if jerk:
             return "jerk"
-    if shape.tilt_deg is not None and shape.tilt_deg >= POSTURE_TILT_DEG:
+    tilt = shape.tilt_deg
+    if tilt is not None and PARTNER_TILT_DEG <= tilt < POSTURE_TILT_DEG \
+            and shape.peak_g < PARTNER_MAX_PEAK_G:
+        return None
+    if shape.truncated or shape.duration_s > LIMB_MOVEMENT_MAX_S:
+        return "posture_change"
+    if tilt is not None and tilt >= POSTURE_TILT_DEG:
         return "posture_change"
     return "limb_movement"
 

@@ -47,6 +47,9 @@ from hypnic.daemon.events import Event, intensity_from_peak_g
 from hypnic.drivers.base import Block
 
 FRAME_S = 1.0
+#: The noise floor learns from the envelope's maximum in each frame of this length: long
+#: enough that every frame holds a heartbeat (down to 30 bpm), so the floor sits above them.
+FLOOR_FRAME_S = 2.0
 #: Samples are processed in passes of one second (at least) to this long (at most).
 MAX_PASS_S = 32.0
 MAX_EVENT_S = 60.0
@@ -113,6 +116,7 @@ class Detector:
         self._suppress_until_s = -np.inf
         self._segment_start_s = -np.inf
         self._segment_end_s = np.inf
+        self._previous_end_s = -np.inf
 
     @property
     def vitals(self) -> VitalsTracker:
@@ -182,7 +186,7 @@ class Detector:
         self._passes = PassAssembler(frame_n, max(frame_n, round(MAX_PASS_S * rate_hz)))
         self._front = FrontEnd(rate_hz)
         block_rate = self._front.block_rate_hz
-        self._frame_blocks = max(1, round(FRAME_S * block_rate))
+        self._frame_blocks = max(1, round(FLOOR_FRAME_S * block_rate))
         self._epoch_blocks = max(1, round(EPOCH_S * block_rate))
         self._segmenter = Segmenter(block_rate, max_event_s=MAX_EVENT_S)
         self._raw = History(round(HISTORY_S * rate_hz * 1.1), 3)
@@ -320,8 +324,12 @@ class Detector:
             quiet = (fine.t_s >= span_lo - NOISE_WINDOW_S) & (fine.t_s < span_lo - 0.05)
             if not inside.any():
                 continue
-            before_g = self._gravity(movement.onset_s + GRAVITY_BEFORE_S[0],
-                                     movement.onset_s + GRAVITY_BEFORE_S[1])
+            # Gravity before, from the end of the previous movement on at the earliest.
+            before_g = self._gravity(
+                max(movement.onset_s + GRAVITY_BEFORE_S[0],
+                    self._previous_end_s + GRAVITY_AFTER_S[0]),
+                movement.onset_s + GRAVITY_BEFORE_S[1])
+            self._previous_end_s = movement.last_active_s
             after_g = self._gravity(movement.last_active_s + GRAVITY_AFTER_S[0],
                                     movement.after_until_s)
             for shape in measure(fine.part(inside), fine.part(quiet), before_g, after_g,
@@ -333,6 +341,8 @@ class Detector:
         """Classify a measured movement and hand it to the night (which may hold it)."""
         assert self._slow_rows is not None
         kind = classify(shape)
+        if kind is None:
+            return []
         event = Event(
             type=kind,
             onset_s=shape.onset_s,

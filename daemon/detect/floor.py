@@ -16,10 +16,10 @@ import numpy as np
 
 from hypnic.daemon.detect.filters import F64, I64
 
-FLOOR_WINDOW_FRAMES = 300
+FLOOR_WINDOW_FRAMES = 150
 FLOOR_PERCENTILE = 20.0
 #: The floor is recomputed every this many frames (and is unknown before the first time).
-UPDATE_FRAMES = 10
+UPDATE_FRAMES = 5
 
 
 class NoiseFloor:

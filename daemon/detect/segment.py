@@ -21,8 +21,9 @@ from hypnic.daemon.detect.filters import F64, I64
 
 # Gravity is averaged over these windows before the onset and after the last activity; the
 # margins keep the movement's own motion (and the ±0.5 s high-pass smear) out of the average.
-GRAVITY_BEFORE_S = (-2.0, -0.6)
-GRAVITY_AFTER_S = (0.6, 2.5)
+# They are long enough to take in a whole breath or more, which sways the tilt too.
+GRAVITY_BEFORE_S = (-5.0, -0.6)
+GRAVITY_AFTER_S = (0.6, 5.0)
 
 
 @dataclass
