@@ -5,8 +5,9 @@ the transition itself often brings hypnic jerks (sleep starts). The estimate, fo
 in bed:
 
 1. Quiescence. The candidate sleep period starts at the end of the last big movement (getting
-   in, turning over) or, before the first jerk, the last limb movement: like actigraphy's
-   "first minutes of immobility" rule, restlessness means awake.
+   in, turning over): like actigraphy's "first minutes of immobility" rule, turning about
+   means awake. Limb movements do not count, as they come in sleep too (periodic ones mostly
+   do).
 2. The sleep-start cluster. Jerks that come within 40 min of the start of that stillness open
    the wake-to-sleep transition; each jerk within 6 min of the one before extends it. Sleep
    onset is put 1 min before the cluster's last jerk (sleep starts crowd the last minutes
@@ -85,7 +86,7 @@ class SleepTracker:
         self._decide(offset_s)
         if stay.onset_s is not None:
             return
-        if kind == "posture_change" or stay.first_jerk_s is None:
+        if kind == "posture_change":
             stay.quiet_s = max(stay.quiet_s, offset_s)
             stay.first_jerk_s = stay.last_jerk_s = None
 
