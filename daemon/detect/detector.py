@@ -22,7 +22,7 @@ import numpy as np
 from hypnic.daemon.detect.baseline import Baseline
 from hypnic.daemon.detect.classify import Shape, classify, measure
 from hypnic.daemon.detect.filters import F64, Blocks, FrontEnd, fine_filter
-from hypnic.daemon.detect.floor import NoiseFloor
+from hypnic.daemon.detect.floor import NoiseFloors
 from hypnic.daemon.detect.frames import Pass, PassAssembler
 from hypnic.daemon.detect.history import History
 from hypnic.daemon.detect.night import Night
@@ -61,6 +61,10 @@ FINE_MARGIN_S = 0.7
 ONSET_SEARCH_S = 0.1
 #: The sensor noise a movement is measured against: the second before it.
 NOISE_WINDOW_S = 1.0
+#: A heart-rate estimate this confident shows the sensor can hear the heart; after this many
+#: epochs without one, the heart rate is estimated only every fifth epoch.
+HEART_HEARD = 0.15
+HEART_UNHEARD_EPOCHS = 15
 #: Breathing and heart rate leave out what is above the off-threshold at this threshold
 #: factor (the default sensitivity's), whatever the sensitivity.
 DEFAULT_FACTOR = 2.0
@@ -107,12 +111,14 @@ class Detector:
         self._front: FrontEnd | None = None
         self._segmenter: Segmenter | None = None
         # One floor per detection path: broadband, vertical, slow (see ``filters``).
-        self._floors = (NoiseFloor(), NoiseFloor(), NoiseFloor())
+        self._floors = NoiseFloors(3)
         self._raw: History | None = None
         self._blocks: History | None = None
         self._frame_blocks = 1
         self._epoch_blocks = 1
         self._last_epoch = -1
+        self._epochs = 0
+        self._heart_unheard = 0
         self._suppress_until_s = -np.inf
         self._segment_start_s = -np.inf
         self._segment_end_s = np.inf
@@ -125,7 +131,8 @@ class Detector:
     @property
     def noise_floor_g(self) -> float | None:
         """Current noise floor (envelope, g), or None while still warming up."""
-        return self._floors[0].current_g
+        floor = float(self._floors.current_g[0])
+        return None if np.isnan(floor) else floor
 
     def thresholds_g(self) -> tuple[float, float]:
         floor = self.noise_floor_g
@@ -222,26 +229,19 @@ class Detector:
             return []
         frame = out.index // self._frame_blocks
         settling = out.t_s < self._suppress_until_s
-        above_on = np.zeros(len(out), bool)
-        above_off = np.zeros(len(out), bool)
-        moving = np.zeros(len(out), bool)
-        on_fast = np.zeros(0)
         # A movement is anything that rises above its own path's threshold: a jerk stands out
         # most along gravity, a faint limb movement in the slow band, anything big in all.
-        for path, (floor_of, env) in enumerate(
-                zip(self._floors, (out.envelope_g, out.vertical_g, out.slow_g), strict=True)):
-            if settling[0]:
-                env = np.where(settling, 0.0, env)
-            floor = floor_of.floors(frame, env)
-            on_g, off_g = self._thresholds(floor)
-            above_on |= env > on_g
-            above_off |= env > off_g
-            if path == 0:
-                on_fast = on_g
-                # What counts as moving for breathing and heart rate does not follow the
-                # sensitivity: those estimates need still signal, whatever is reported.
-                moving = env > self._thresholds(floor, DEFAULT_FACTOR)[1]
-        moving |= above_on
+        env = np.stack([out.envelope_g, out.vertical_g, out.slow_g])
+        if settling[0]:
+            env[:, settling] = 0.0
+        floor = self._floors.floors(frame, env)
+        on_g, off_g = self._thresholds(floor)
+        above_on = (env > on_g).any(axis=0)
+        above_off = (env > off_g).any(axis=0)
+        # What counts as moving for breathing and heart rate does not follow the sensitivity:
+        # those estimates need still signal, whatever is reported.
+        moving = (env[0] > self._thresholds(floor[0], DEFAULT_FACTOR)[1]) | above_on
+        on_fast = on_g[0]
         self._blocks.push(out.t_s, out.mean_g)
         self._heart.push(out.t_s, np.column_stack([out.bcg_g2, moving]))
         self._slow_rows.push(*self._slow.push(out.t_s, out.index, out.mean_g,
@@ -269,15 +269,28 @@ class Detector:
         return [float(t) for t in out.t_s[epoch != previous]]
 
     def _epoch(self, t_s: float) -> list[Event]:
-        """Every 10 s: breathing and heart rate from the still part of the last minute."""
+        """Every epoch: breathing and heart rate from the still part of the last minute.
+
+        To save time, breathing is estimated every other epoch while someone is known to be
+        in bed and nothing waits on it (it changes over minutes), and the heart rate only in
+        bed, and on a sensor that has not heard it for a while only every fifth epoch."""
         assert self._front is not None
+        self._epochs += 1
+        presence = self.night.presence
         # Only what came before the epoch's first block counts.
-        t, rows = self._slow_rows.between(t_s - RESP_WINDOW_S, t_s - 1e-9)
-        breath = respiration(t, rows, self._slow.group)
-        t, x = self._heart.between(t_s - HEART_WINDOW_S, t_s - 1e-9)
-        heart = heart_rate(t, x[:, 0], x[:, 1])
-        return self.night.epoch(t_s, breath, heart, self._presence_breath(until_s=t_s) or breath,
-                                self._still_gravity(t_s))
+        breath = None
+        if self._epochs % 2 == 0 or presence.in_bed is not True or presence.waiting_since_s:
+            t, rows = self._slow_rows.between(t_s - RESP_WINDOW_S, t_s - 1e-9)
+            breath = respiration(t, rows, self._slow.group)
+        heart = None
+        deaf = self._heart_unheard >= HEART_UNHEARD_EPOCHS and self._epochs % 5
+        if presence.in_bed is not False and not deaf:
+            t, x = self._heart.between(t_s - HEART_WINDOW_S, t_s - 1e-9)
+            heart = heart_rate(t, x[:, 0], x[:, 1])
+            heard = heart.confidence >= HEART_HEARD
+            self._heart_unheard = 0 if heard else self._heart_unheard + 1
+        presence_breath = self._presence_breath(until_s=t_s) or breath
+        return self.night.epoch(t_s, breath, heart, presence_breath, self._still_gravity(t_s))
 
     def _presence_breath(self, until_s: float = np.inf, final: bool = False) -> Breath | None:
         """While a big movement waits for presence to decide: breathing of the still signal

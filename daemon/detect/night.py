@@ -23,7 +23,7 @@ from hypnic.daemon.detect.filters import F64
 from hypnic.daemon.detect.presence import Presence
 from hypnic.daemon.detect.series import ClusterCounter, SeriesTracker
 from hypnic.daemon.detect.sleep import SleepTracker
-from hypnic.daemon.detect.vitals import Breath, Heart, VitalsTracker
+from hypnic.daemon.detect.vitals import NO_BREATH, Breath, Heart, VitalsTracker
 from hypnic.daemon.events import EVENT_TYPES, Event
 
 JERK_CLUSTER_GAP_S = 300.0
@@ -68,15 +68,18 @@ class Night:
         """A classified movement, decided at the end of its gravity-after window."""
         return self._finish(self.presence.movement(event, before_g, after_g, breath_before))
 
-    def epoch(self, t_s: float, breath: Breath, heart: Heart, presence_breath: Breath,
-              still_gravity_g: F64 | None) -> list[Event]:
-        """Every epoch: the rates of the last minute (``presence_breath``: of the still signal
-        after a movement that waits for a decision, else the same as ``breath``)."""
+    def epoch(self, t_s: float, breath: Breath | None, heart: Heart | None,
+              presence_breath: Breath | None, still_gravity_g: F64 | None) -> list[Event]:
+        """Every epoch: the rates of the last minute, where estimated this time (None: not
+        estimated), and ``presence_breath``: of the still signal after a movement that waits
+        for a decision, else the same as ``breath``."""
         self.vitals.update(t_s, breath, heart)
-        events = self._finish(self.presence.epoch(t_s, presence_breath, still_gravity_g))
+        events = self._finish(self.presence.epoch(t_s, presence_breath or NO_BREATH,
+                                                  still_gravity_g))
         self._sync_stays()
-        still = breath.swing_ratio == breath.swing_ratio  # not nan: there was still signal
-        self.sleep.breathing_followed = not still or breath.confidence >= IRREGULAR_BREATHING
+        if breath is not None:
+            still = breath.swing_ratio == breath.swing_ratio  # not nan: there was still signal
+            self.sleep.breathing_followed = not still or breath.confidence >= IRREGULAR_BREATHING
         self.sleep.advance(t_s)
         return events
 

@@ -101,6 +101,8 @@ ROW_MEAN = slice(0, 3)
 ROW_STEP = slice(3, 9)
 ROW_MOVING = 9
 ROW_COLUMNS = 10
+_STEP_A = [0, 1, 2, 0, 0, 1]
+_STEP_B = [0, 1, 2, 1, 2, 2]
 
 
 class SlowStream:
@@ -123,10 +125,11 @@ class SlowStream:
             return np.zeros(0), np.zeros((0, ROW_COLUMNS))
         before = mean_g[:1] if self._last_mean is None else self._last_mean[None, :]
         d = np.diff(np.concatenate([before, mean_g]), axis=0)
-        products = np.column_stack([d[:, 0] * d[:, 0], d[:, 1] * d[:, 1], d[:, 2] * d[:, 2],
-                                    d[:, 0] * d[:, 1], d[:, 0] * d[:, 2], d[:, 1] * d[:, 2]])
+        x = np.empty((len(t_s), ROW_MOVING))
+        x[:, ROW_MEAN] = mean_g
+        x[:, ROW_STEP] = d[:, _STEP_A] * d[:, _STEP_B]
         self._last_mean = mean_g[-1].copy()
-        self._pending.append((t_s, index, np.column_stack([mean_g, products]), moving))
+        self._pending.append((t_s, index, x, moving))
         t = np.concatenate([p[0] for p in self._pending])
         idx = np.concatenate([p[1] for p in self._pending])
         x = np.concatenate([p[2] for p in self._pending])
@@ -275,10 +278,15 @@ class VitalsTracker:
         self._breathing = _Publisher(RESP_PUBLISH, RESP_AGREE_BPM)
         self._heart = _Publisher(HEART_PUBLISH, HEART_AGREE_BPM)
 
-    def update(self, t_s: float, breath: Breath, heart: Heart) -> None:
-        self.t_s, self.breath, self.heart = t_s, breath, heart
-        self._breathing.update(t_s, breath.rate_bpm, breath.confidence)
-        self._heart.update(t_s, heart.rate_bpm, heart.confidence)
+    def update(self, t_s: float, breath: Breath | None, heart: Heart | None) -> None:
+        """New estimates (None: not estimated this epoch, the last one stands)."""
+        self.t_s = t_s
+        if breath is not None:
+            self.breath = breath
+            self._breathing.update(t_s, breath.rate_bpm, breath.confidence)
+        if heart is not None:
+            self.heart = heart
+            self._heart.update(t_s, heart.rate_bpm, heart.confidence)
 
     @property
     def respiration_rate_bpm(self) -> float | None:
