@@ -3,10 +3,11 @@
 The rules, in order:
 
 - under 2 s and *linear*                            → jerk
-- the gravity direction moved by 0.05-0.4°, and the movement is weaker than the sleeper's own
-  turning over (peak under 40 mg)                   → not an event: the load shifted a little,
-  as when a partner turns on the other side of the bed (the sleeper's own limb movements leave
-  the tilt alone, under 0.04°; turning over moves it by 0.3° and more, and strongly)
+- the gravity direction moved by 0.05-0.4° with a peak under 40 mg, or by more with a peak
+  under 15 mg                                        → not an event: the load shifted, but not
+  as the sleeper's own turning over does, as when a partner turns on the other side of the bed
+  (the sleeper's own limb movements leave the tilt alone, under 0.04°; turning over moves it
+  by 0.3° and more, and strongly)
 - longer than 10 s, or still going at 60 s          → posture_change (AASM limb movements
   last at most 10 s)
 - the gravity direction moved by 0.4° or more       → posture_change (the body's weight moved)
@@ -44,6 +45,9 @@ POSTURE_TILT_DEG = 0.4
 #: A shift of the load between these (and weaker than PARTNER_MAX_PEAK_G) is not the sleeper's.
 PARTNER_TILT_DEG = 0.05
 PARTNER_MAX_PEAK_G = 0.04
+#: Turning over moves the sleeper's whole weight: weaker than this, whatever the tilt, the
+#: load moved elsewhere on the bed.
+TURN_MIN_PEAK_G = 0.015
 CORE_FRACTION = 0.3
 EDGE_FRACTION = 0.1
 #: A movement's full-rate envelope must rise above this many times the noise before it.
@@ -184,8 +188,8 @@ def classify(shape: Shape) -> str | None:
         if jerk:
             return "jerk"
     tilt = shape.tilt_deg
-    if tilt is not None and PARTNER_TILT_DEG <= tilt < POSTURE_TILT_DEG \
-            and shape.peak_g < PARTNER_MAX_PEAK_G:
+    if tilt is not None and tilt >= PARTNER_TILT_DEG and shape.peak_g < PARTNER_MAX_PEAK_G \
+            and (tilt < POSTURE_TILT_DEG or shape.peak_g < TURN_MIN_PEAK_G):
         return None
     if shape.truncated or shape.duration_s > LIMB_MOVEMENT_MAX_S:
         return "posture_change"

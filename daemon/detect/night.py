@@ -115,6 +115,8 @@ class Night:
             elif kind == "limb_movement":
                 series, members = self.plm.add(event.onset_s, event.offset_s)
                 event = replace(event, series=series)
+                if len(members) > 1:  # a series has just formed
+                    self.sleep.series(members[0], event.offset_s)
                 for onset_s in members:
                     self.sleep.count_if_asleep(onset_s)
                 self.sleep.movement(kind, event.offset_s)
