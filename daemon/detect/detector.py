@@ -181,10 +181,6 @@ class Detector:
         floor = self.noise_floor_g
         s["rate_hz"] = round(self.rate_hz, 3) if self.rate_hz else None
         s["noise_floor_g"] = round(floor, 6) if floor is not None else None
-        s["respiration_rate_bpm"] = self.vitals.respiration_rate_bpm
-        s["respiration_confidence"] = round(self.vitals.breath.confidence, 3)
-        s["heart_rate_bpm"] = self.vitals.heart_rate_bpm
-        s["heart_rate_confidence"] = round(self.vitals.heart.confidence, 3)
         return s
 
     def _start(self, rate_hz: float) -> None:

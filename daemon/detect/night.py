@@ -157,10 +157,11 @@ class Night:
             "plm_rule": self.plm.rule,
             "jerk_runs": self.jerk_runs.listed(),
             "jerk_clusters": self.jerk_clusters.clusters,
+            # Rates are someone's in bed: with nobody there, nothing is known of them.
             "respiration_rate_bpm": v.respiration_rate_bpm if in_bed else None,
-            "respiration_confidence": round(v.breath.confidence, 3),
+            "respiration_confidence": round(v.breath.confidence, 3) if in_bed else 0.0,
             "heart_rate_bpm": v.heart_rate_bpm if in_bed else None,
-            "heart_rate_confidence": round(v.heart.confidence, 3),
+            "heart_rate_confidence": round(v.heart.confidence, 3) if in_bed else 0.0,
             "unusual": bool(reasons),
             "unusual_reasons": reasons,
         }

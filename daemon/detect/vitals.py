@@ -315,6 +315,6 @@ class _Publisher:
             p is not None and abs(p - candidate) <= self.agree_bpm for p in self._previous)
         self._previous = [self._previous[-1], candidate]
         if confirmed and candidate is not None:
-            self.value, self._value_t_s = round(candidate, 1), t_s
+            self.value, self._value_t_s = round(float(candidate), 1), t_s
         elif rate is not None or t_s - self._value_t_s > STALE_S:
             self.value = None
