@@ -232,8 +232,8 @@ class Detector:
             env[:, settling] = 0.0
         floor = self._floors.floors(frame, env)
         on_g, off_g = self._thresholds(floor)
-        above_on = (env > on_g).any(axis=0)
-        above_off = (env > off_g).any(axis=0)
+        above_on = np.asarray((env > on_g).any(axis=0))
+        above_off = np.asarray((env > off_g).any(axis=0))
         # What counts as moving for breathing and heart rate does not follow the sensitivity:
         # those estimates need still signal, whatever is reported.
         moving = (env[0] > self._thresholds(floor[0], DEFAULT_FACTOR)[1]) | above_on
