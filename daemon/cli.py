@@ -12,14 +12,16 @@ import json
 import logging
 import math
 import os
+import queue
 import re
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar, cast
 
 from hypnic.daemon import config as cfg
 from hypnic.daemon.detect import Detector, DetectorSettings
@@ -33,6 +35,11 @@ log = logging.getLogger("hypnic")
 
 #: hypnic simulate writes at most a week of signal.
 SIMULATE_MAX_S = 7 * 86400.0
+#: hypnic replay reads recordings in Blocks of this many samples (the detector's results do
+#: not depend on it; bigger Blocks cost fewer passes).
+REPLAY_BLOCK_SAMPLES = 16384
+
+T = TypeVar("T")
 
 
 class UsageError(Exception):
@@ -289,7 +296,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if args.sensitivity is not None:
         config = cfg.override(config, "detection", sensitivity=args.sensitivity)
     detector = Detector(_detector_settings(config))
-    recording = open_recording(args.file)
+    recording = open_recording(args.file, block_samples=REPLAY_BLOCK_SAMPLES)
     jsonl = args.format == "jsonl"
     count = 0
 
@@ -305,7 +312,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
                 print(describe_event(event, None))
 
     try:
-        for block in recording.blocks():
+        for block in _read_ahead(recording.blocks()):
             emit(detector.feed(block))
         emit(detector.finish())
     finally:
@@ -320,6 +327,30 @@ def cmd_replay(args: argparse.Namespace) -> int:
             f"{summary['rate_hz']} Hz, {counts}; {summary['lost_samples']} samples lost"
         )
     return 0
+
+
+def _read_ahead(items: Iterator[T], depth: int = 4) -> Iterator[T]:
+    """The same items, read up to ``depth`` ahead by a helper thread, so that decompressing
+    the next part of a recording overlaps with detecting in this one (zlib and numpy let go
+    of the interpreter while they work). A reading error is raised here, in order."""
+    handoff: queue.Queue[tuple[T | None, BaseException | None, bool]] = queue.Queue(depth)
+
+    def read() -> None:
+        try:
+            for item in items:
+                handoff.put((item, None, False))
+            handoff.put((None, None, True))
+        except BaseException as exc:  # handed over, raised in the reading loop below
+            handoff.put((None, exc, True))
+
+    threading.Thread(target=read, name="hypnic-read-ahead", daemon=True).start()
+    while True:
+        item, error, end = handoff.get()
+        if error is not None:
+            raise error
+        if end:
+            return
+        yield cast(T, item)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:

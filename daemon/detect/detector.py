@@ -33,13 +33,11 @@ from hypnic.daemon.detect.vitals import (
     HEART_WINDOW_S,
     MOVE_MARGIN_S,
     RESP_WINDOW_S,
-    ROW_COLUMNS,
-    ROW_MEAN,
-    ROW_MOVING,
     SLOW_RATE_HZ,
     Breath,
-    SlowStream,
+    BreathingRows,
     VitalsTracker,
+    breathing_rows,
     heart_rate,
     respiration,
 )
@@ -51,7 +49,7 @@ FRAME_S = 1.0
 #: enough that every frame holds a heartbeat (down to 30 bpm), so the floor sits above them.
 FLOOR_FRAME_S = 2.0
 #: Samples are processed in passes of one second (at least) to this long (at most).
-MAX_PASS_S = 32.0
+MAX_PASS_S = 60.0
 MAX_EVENT_S = 60.0
 # After a gap the filters restart from held samples; give them this long before trusting onsets.
 GAP_SETTLE_S = 0.6
@@ -193,12 +191,10 @@ class Detector:
         self._epoch_blocks = max(1, round(EPOCH_S * block_rate))
         self._segmenter = Segmenter(block_rate, max_event_s=MAX_EVENT_S)
         self._raw = History(round(HISTORY_S * rate_hz * 1.1), 3)
-        self._blocks = History(round(HISTORY_S * block_rate * 1.1), 3)
-        # Per block: heartbeat-band power, and moving (1) or not (0).
-        self._heart = History(round((HEART_WINDOW_S + MAX_PASS_S + 2.0) * block_rate), 2)
-        self._slow = SlowStream(max(1, round(block_rate / SLOW_RATE_HZ)))
-        self._slow_rows = History(round((RESP_WINDOW_S + MAX_PASS_S + 2.0) * SLOW_RATE_HZ),
-                                  ROW_COLUMNS)
+        # Per block: mean acceleration (3), heartbeat-band power, moving (1) or not (0), and
+        # the block's index.
+        self._blocks = History(round(HISTORY_S * block_rate * 1.1), 6)
+        self._group = max(1, round(block_rate / SLOW_RATE_HZ))
 
     def _pass(self, chunk: Pass) -> list[Event]:
         assert self._front is not None and self._raw is not None
@@ -238,10 +234,8 @@ class Detector:
         # those estimates need still signal, whatever is reported.
         moving = (env[0] > self._thresholds(floor[0], DEFAULT_FACTOR)[1]) | above_on
         on_fast = on_g[0]
-        self._blocks.push(out.t_s, out.mean_g)
-        self._heart.push(out.t_s, np.column_stack([out.bcg_g2, moving]))
-        self._slow_rows.push(*self._slow.push(out.t_s, out.index, out.mean_g,
-                                              moving.astype(np.float64)))
+        self._blocks.push(out.t_s, np.column_stack([out.mean_g, out.bcg_g2, moving,
+                                                    out.index.astype(np.float64)]))
         self._segmenter.process(out.t_s, above_on, above_off, on_fast)
         settled = self._segmenter.settled(float(out.t_s[-1]))
         # Epochs and movements are handled in time order, so what each decision sees of the
@@ -267,26 +261,27 @@ class Detector:
     def _epoch(self, t_s: float) -> list[Event]:
         """Every epoch: breathing and heart rate from the still part of the last minute.
 
-        To save time, breathing is estimated every other epoch while someone is known to be
+        To save time, breathing is estimated every third epoch while someone is known to be
         in bed and nothing waits on it (it changes over minutes), and the heart rate only in
         bed, and on a sensor that has not heard it for a while only every fifth epoch."""
-        assert self._front is not None
+        assert self._front is not None and self._blocks is not None
         self._epochs += 1
         presence = self.night.presence
         # Only what came before the epoch's first block counts.
         breath = None
-        if self._epochs % 2 == 0 or presence.in_bed is not True or presence.waiting_since_s:
-            t, rows = self._slow_rows.between(t_s - RESP_WINDOW_S, t_s - 1e-9)
-            breath = respiration(t, rows, self._slow.group)
+        if self._epochs % 3 == 0 or presence.in_bed is not True or presence.waiting_since_s:
+            breath = respiration(self._rows(t_s - RESP_WINDOW_S, t_s - 1e-9))
         heart = None
         deaf = self._heart_unheard >= HEART_UNHEARD_EPOCHS and self._epochs % 5
         if presence.in_bed is not False and not deaf:
-            t, x = self._heart.between(t_s - HEART_WINDOW_S, t_s - 1e-9)
-            heart = heart_rate(t, x[:, 0], x[:, 1])
+            t, x = self._blocks.between(t_s - HEART_WINDOW_S, t_s - 1e-9)
+            heart = heart_rate(t, x[:, 3], x[:, 4])
             heard = heart.confidence >= HEART_HEARD
             self._heart_unheard = 0 if heard else self._heart_unheard + 1
         presence_breath = self._presence_breath(until_s=t_s) or breath
-        return self.night.epoch(t_s, breath, heart, presence_breath, self._still_gravity(t_s))
+        # The gravity of the still bed matters only while it may be empty.
+        gravity = self._still_gravity(t_s) if presence.in_bed is not True else None
+        return self.night.epoch(t_s, breath, heart, presence_breath, gravity)
 
     def _presence_breath(self, until_s: float = np.inf, final: bool = False) -> Breath | None:
         """While a big movement waits for presence to decide: breathing of the still signal
@@ -294,27 +289,34 @@ class Detector:
         since = self.night.presence.waiting_since_s
         if since is None:
             return None
-        t, rows = self._slow_rows.between(since + MOVE_MARGIN_S, until_s - 1e-9)
-        return respiration(t, rows, self._slow.group, shortest_s=10.0 if final else None)
+        return respiration(self._rows(since + MOVE_MARGIN_S, until_s - 1e-9),
+                           shortest_s=10.0 if final else None)
+
+    def _rows(self, lo_s: float, hi_s: float) -> BreathingRows:
+        """The breathing rows of the blocks between two times."""
+        assert self._blocks is not None
+        t, x = self._blocks.between(lo_s, hi_s)
+        return breathing_rows(t, x[:, :3], x[:, 4], x[:, 5], self._group)
 
     def _still_gravity(self, t_s: float) -> F64 | None:
         """Mean gravity over the still blocks of the last epoch."""
-        _t, rows = self._slow_rows.between(t_s - EPOCH_S, t_s - 1e-9)
-        still = rows[:, ROW_MOVING] == 0
-        return rows[still, ROW_MEAN].mean(axis=0) if still.any() else None
+        assert self._blocks is not None
+        _, x = self._blocks.between(t_s - EPOCH_S, t_s - 1e-9)
+        still = x[:, 4] == 0
+        return x[still, :3].mean(axis=0) if still.any() else None
 
     def _break(self) -> list[Event]:
         """A gap or the end: complete the filters' tail and close everything open."""
         assert self._front is not None and self._segmenter is not None
         events = self._analyse(self._front.flush())
-        self._slow.reset()
         return events + self._events(self._segmenter.close_now())
 
     def _gravity(self, lo_s: float, hi_s: float) -> F64 | None:
         assert self._blocks is not None
         lo_s = max(lo_s, self._segment_start_s)
         hi_s = min(hi_s, self._segment_end_s)
-        _, mean_g = self._blocks.between(lo_s, hi_s)
+        _, x = self._blocks.between(lo_s, hi_s)
+        mean_g = x[:, :3]
         return mean_g.mean(axis=0) if len(mean_g) else None
 
     def _events(self, movements: list[Movement]) -> list[Event]:
@@ -348,7 +350,6 @@ class Detector:
 
     def _event(self, shape: Shape, before_g: F64 | None, after_g: F64 | None) -> list[Event]:
         """Classify a measured movement and hand it to the night (which may hold it)."""
-        assert self._slow_rows is not None
         kind = classify(shape)
         if kind is None:
             return []
@@ -362,7 +363,6 @@ class Detector:
         )
         breath_before = None
         if kind == "posture_change" and self.night.presence.in_bed is None:
-            t, rows = self._slow_rows.between(event.onset_s - RESP_WINDOW_S,
-                                              event.onset_s - MOVE_MARGIN_S)
-            breath_before = respiration(t, rows, self._slow.group, shortest_s=15.0)
+            rows = self._rows(event.onset_s - RESP_WINDOW_S, event.onset_s - MOVE_MARGIN_S)
+            breath_before = respiration(rows, shortest_s=15.0)
         return self.night.movement(event, before_g, after_g, breath_before)

@@ -13,10 +13,10 @@ block-size invariant while it processes many seconds per pass.
 Per block:
 
 - ``mean_g``      the block's mean acceleration per axis: gravity, posture and breathing.
-- ``motion_g``    |block mean - 1 s mean| over all three axes: everything faster than about
-                  1 Hz (jerks, limb movements, heartbeat, noise), free of gravity and breathing,
-                  whatever way the sensor is mounted.
-- ``envelope_g``  RMS of ``motion_g`` over 0.1 s: a smooth measure of how much is moving.
+- ``envelope_g``  RMS over 0.1 s of the motion |block mean - 1 s mean| over all three axes:
+                  everything faster than about 1 Hz (jerks, limb movements, heartbeat, noise),
+                  free of gravity and breathing, whatever way the sensor is mounted; a smooth
+                  measure of how much is moving.
 - ``vertical_g``  RMS over 0.1 s of the same motion along gravity. A jerk kicks the body into
                   the mattress, so nearly all of it is vertical, while the sensor's noise is
                   spread over three axes: along one axis a faint jerk stands out more.
@@ -67,7 +67,6 @@ class Blocks:
     t_s: F64
     index: I64
     mean_g: F64
-    motion_g: F64
     envelope_g: F64
     vertical_g: F64
     slow_g: F64
@@ -78,13 +77,13 @@ class Blocks:
 
     def part(self, start: int, end: int | None = None) -> Blocks:
         s = slice(start, end)
-        return Blocks(self.t_s[s], self.index[s], self.mean_g[s], self.motion_g[s],
-                      self.envelope_g[s], self.vertical_g[s], self.slow_g[s], self.bcg_g2[s])
+        return Blocks(self.t_s[s], self.index[s], self.mean_g[s], self.envelope_g[s],
+                      self.vertical_g[s], self.slow_g[s], self.bcg_g2[s])
 
 
 def empty_blocks() -> Blocks:
     z = np.zeros(0)
-    return Blocks(z, np.zeros(0, np.int64), np.zeros((0, 3)), z, z, z, z, z)
+    return Blocks(z, np.zeros(0, np.int64), np.zeros((0, 3)), z, z, z, z)
 
 
 class FrontEnd:
@@ -204,7 +203,6 @@ class FrontEnd:
             t_s=t[o_lo:o_hi],
             index=index[o_lo:o_hi],
             mean_g=q[o_lo:o_hi].astype(np.float64) * (QUANTUM_G / d),
-            motion_g=np.sqrt(m2[seh : seh + n_out]),
             envelope_g=_rms(m2[inner], eh),
             vertical_g=_rms(vertical[inner] * vertical[inner], eh),
             slow_g=_rms(_power(slow_g), seh),

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hypnic.daemon.detect.filters import F64, I64
+from hypnic.daemon.detect.filters import F64
 
 EPOCH_S = 20.0
 RESP_WINDOW_S = 60.0
@@ -94,69 +94,55 @@ def still_segments(t_s: F64, moving: F64, period_s: float, margin: int,
             if b - a >= min_len]
 
 
-#: Columns of a SlowStream row: mean acceleration (3), products of the block-to-block step
-#: (xx, yy, zz, xy, xz, yz: a measure of sensor noise, as breathing barely moves in 20 ms),
-#: moving (1) or not (0).
+#: Columns of a breathing row: mean acceleration (3), moving (1) or not (0).
 ROW_MEAN = slice(0, 3)
-ROW_STEP = slice(3, 9)
-ROW_MOVING = 9
-ROW_COLUMNS = 10
-_STEP_A = [0, 1, 2, 0, 0, 1]
-_STEP_B = [0, 1, 2, 1, 2, 2]
+ROW_MOVING = 3
 
 
-class SlowStream:
-    """Blocks, averaged in groups of ``group`` (to about 5 Hz) for the breathing estimate
-    (columns: ``ROW_*``). Groups are counted by block index, so the rows are the same however
-    the stream was cut.
-    """
+@dataclass(frozen=True)
+class BreathingRows:
+    """Blocks averaged in groups of ``group`` (about 5 a second), each row stamped with its
+    last block's time, and the sensor noise of one block (covariance, 3 x 3, from the
+    block-to-block steps of still blocks: breathing barely moves in 20 ms)."""
 
-    def __init__(self, group: int) -> None:
-        self.group = group
-        self._pending: list[tuple[F64, I64, F64, F64]] = []
-        self._last_mean: F64 | None = None
+    t_s: F64
+    rows: F64
+    noise_cov: F64
+    group: int
 
-    def reset(self) -> None:
-        """After a gap: the step across it is not noise."""
-        self._last_mean = None
+    def __len__(self) -> int:
+        return len(self.t_s)
 
-    def push(self, t_s: F64, index: I64, mean_g: F64, moving: F64) -> tuple[F64, F64]:
-        if len(t_s) == 0:
-            return np.zeros(0), np.zeros((0, ROW_COLUMNS))
-        before = mean_g[:1] if self._last_mean is None else self._last_mean[None, :]
-        d = np.diff(np.concatenate([before, mean_g]), axis=0)
-        x = np.empty((len(t_s), ROW_MOVING))
-        x[:, ROW_MEAN] = mean_g
-        x[:, ROW_STEP] = d[:, _STEP_A] * d[:, _STEP_B]
-        self._last_mean = mean_g[-1].copy()
-        self._pending.append((t_s, index, x, moving))
-        t = np.concatenate([p[0] for p in self._pending])
-        idx = np.concatenate([p[1] for p in self._pending])
-        x = np.concatenate([p[2] for p in self._pending])
-        mov = np.concatenate([p[3] for p in self._pending])
-        group_id = idx // self.group
-        starts = np.concatenate([[0], np.flatnonzero(np.diff(group_id)) + 1])
-        # The newest group may still grow.
-        done = starts[-1]
-        self._pending = [(t[done:], idx[done:], x[done:], mov[done:])]
-        if done == 0:
-            return np.zeros(0), np.zeros((0, ROW_COLUMNS))
-        starts = starts[:-1]
-        ends = np.concatenate([starts[1:], [done]])
-        counts = (ends - starts).astype(np.float64)
-        rows = np.empty((len(starts), ROW_COLUMNS))
-        rows[:, :ROW_MOVING] = np.add.reduceat(x[:done], starts, axis=0) / counts[:, None]
-        rows[:, ROW_MOVING] = np.maximum.reduceat(mov[:done], starts)
-        return t[ends - 1], rows
+
+def breathing_rows(t_s: F64, mean_g: F64, moving: F64, index: F64,
+                   group: int) -> BreathingRows:
+    """Groups are counted by block index, so a row is the same whichever window it was taken
+    from; steps across a gap (a jump in the index) are not noise."""
+    n = len(t_s)
+    if n < 2:
+        return BreathingRows(np.zeros(0), np.zeros((0, 4)), np.zeros((3, 3)), group)
+    axes = np.array(mean_g.T)  # (3, n), contiguous: the sums below run along rows
+    d = axes[:, 1:] - axes[:, :-1]
+    steady = (index[1:] - index[:-1] == 1) & (moving[1:] == 0) & (moving[:-1] == 0)
+    steps = np.array(d[:, steady])  # a fresh copy: the same sums at the same alignment
+    noise = steps @ steps.T / (2.0 * max(1, steps.shape[1]))
+    group_id = index // group
+    starts = np.concatenate([[0], np.flatnonzero(group_id[1:] != group_id[:-1]) + 1])
+    ends = np.concatenate([starts[1:], [n]])
+    rows = np.empty((len(starts), 4))
+    rows[:, ROW_MEAN] = (np.add.reduceat(axes, starts, axis=1) / (ends - starts)).T
+    rows[:, ROW_MOVING] = np.maximum.reduceat(moving, starts)
+    return BreathingRows(t_s[ends - 1], rows, noise, group)
 
 
 def _power(x: F64) -> F64:
     return np.asarray(x[:, 0] * x[:, 0] + x[:, 1] * x[:, 1] + x[:, 2] * x[:, 2])
 
 
-def respiration(t_s: F64, rows: F64, group: int, shortest_s: float | None = None) -> Breath:
-    """Breathing rate from rows of ``SlowStream`` (oldest first), using their still parts
-    (at least ``shortest_s`` of them, RESP_MIN_S unless given)."""
+def respiration(data: BreathingRows, shortest_s: float | None = None) -> Breath:
+    """Breathing rate from breathing rows (oldest first), using their still parts (at least
+    ``shortest_s`` of them, RESP_MIN_S unless given)."""
+    t_s, rows = data.t_s, data.rows
     n = len(t_s)
     if n < 4:
         return NO_BREATH
@@ -176,13 +162,11 @@ def respiration(t_s: F64, rows: F64, group: int, shortest_s: float | None = None
         seg -= np.outer((seg @ k) / (k @ k), k)
         x[:, a:b] = seg
         weight[a:b] = 1.0
-    # Sensor noise per row: half the block-to-block step covariance (axes may differ, and
-    # often do), over the blocks in a row. The signal is whitened by it, so the principal
-    # axis is the direction that stands out from noise most and the swing ratio is about 1
-    # for noise alone whatever the chip.
-    xx, yy, zz, xy, xz, yz = rows[weight > 0, ROW_STEP].mean(axis=0) / (2.0 * group)
-    noise = np.array([[xx, xy, xz], [xy, yy, yz], [xz, yz, zz]])
-    scale, axes = np.linalg.eigh(noise)
+    # Sensor noise per row: the block's noise (axes may differ, and often do) over the blocks
+    # in a row. The signal is whitened by it, so the principal axis is the direction that
+    # stands out from noise most and the swing ratio is about 1 for noise alone whatever
+    # the chip.
+    scale, axes = np.linalg.eigh(data.noise_cov / data.group)
     if scale[0] <= 0:
         return NO_BREATH
     whiten = (axes / np.sqrt(scale)).T  # rows: noise axes, scaled to unit noise

@@ -79,11 +79,12 @@ def test_quiet_breathing_gives_no_events() -> None:
 
 
 def test_a_gap_is_not_a_jerk() -> None:
-    # Twenty seconds lost to a FIFO overrun, and the chip came back with a different offset.
+    # Twenty seconds lost to a FIFO overrun, and the chip came back with a different offset
+    # (a large one: a weak step that tilts gravity would not be the sleeper's anyway).
     t, acc = quiet_bed(120.0)
     keep = (t < 50.0) | (t >= 70.0)
     t, acc = t[keep], acc[keep].copy()
-    acc[t >= 70.0] += [0.02, -0.015, 0.01]
+    acc[t >= 70.0] += [0.06, -0.045, 0.03]
     gaps = np.zeros(len(t), bool)
     gaps[np.searchsorted(t, 70.0)] = True
     assert run(t, acc, 1000, gaps) == []
