@@ -19,7 +19,6 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar, cast
 
@@ -52,15 +51,28 @@ class _Parser(argparse.ArgumentParser):
 
 
 def version() -> str:
+    # Imported here: importlib.metadata would cost every command a tenth of its start-up.
+    from importlib import metadata
+
     try:
         return metadata.version("hypnic")
     except metadata.PackageNotFoundError:
         return "unknown"
 
 
+class _VersionAction(argparse.Action):
+    """--version, looking the version up only when asked."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        print(f"hypnic {version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="hypnic", description="Bedside sleep-jerk monitor.")
-    p.add_argument("--version", action="version", version=f"hypnic {version()}")
+    p.add_argument("--version", action=_VersionAction, nargs=0,
+                   help="show program's version number and exit")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run the monitor: sensor → detector → event log")

@@ -2,10 +2,10 @@
 
 A floor is the 20th percentile of the last five minutes of per-frame (2 s) envelope maxima.
 Using the maxima means the floor sits above heartbeat pulses and noise spikes, not at their
-mean; the low percentile keeps it from rising during a restless stretch. It is recomputed
-every ten frames from the frames before, so a movement never raises its own threshold, and
-a pass of many frames needs only a few percentiles. Each detection path has its own floor;
-they are learnt together.
+mean; the low percentile keeps it from rising during a restless stretch. It is first known
+after five frames (10 s) and then recomputed every twenty (40 s), each time from the frames
+before, so a movement never raises its own threshold, and a pass of many frames needs only
+a few percentiles. Each detection path has its own floor; they are learnt together.
 
 Frames are counted in blocks from the first sample, so the floor in force for a block is the
 same however the stream was cut.
@@ -19,8 +19,18 @@ from hypnic.daemon.detect.filters import F64, I64
 
 FLOOR_WINDOW_FRAMES = 150
 FLOOR_PERCENTILE = 20.0
-#: The floor is recomputed every this many frames (and is unknown before the first time).
-UPDATE_FRAMES = 10
+#: The floor is first computed after WARMUP_FRAMES frames, then every UPDATE_FRAMES.
+WARMUP_FRAMES = 5
+UPDATE_FRAMES = 20
+
+
+def _epoch(frame: I64) -> I64:
+    """Which computation of the floor a frame's blocks use (-1: none yet)."""
+    return np.where(frame < WARMUP_FRAMES, -1, (frame - WARMUP_FRAMES) // UPDATE_FRAMES)
+
+
+def _first_frame(epoch: int) -> int:
+    return WARMUP_FRAMES + epoch * UPDATE_FRAMES
 
 
 class NoiseFloors:
@@ -56,16 +66,18 @@ class NoiseFloors:
         elif self._open_frame >= 0:
             self._store(np.array([self._open_frame]), self._open_max[:, None])
         counts = np.diff(np.concatenate([starts, [len(frame)]]))
-        epochs = ids // UPDATE_FRAMES
+        epochs = _epoch(ids)
         floor_per_frame = np.repeat(self._floor[:, None], len(ids), axis=1)
         done, done_max = ids[:-1], maxima[:, :-1]  # every frame of this pass but the last
         changes = np.flatnonzero(epochs != np.concatenate([[self._floor_epoch], epochs[:-1]]))
         for first in changes:
             epoch = int(epochs[first])
-            before = done < epoch * UPDATE_FRAMES
+            if epoch < 0:
+                continue
+            before = done < _first_frame(epoch)
             self._store(done[before], done_max[:, before])
             self._floor_epoch = epoch
-            self._floor = self._percentile(epoch * UPDATE_FRAMES)
+            self._floor = self._percentile(_first_frame(epoch))
             floor_per_frame[:, first:] = self._floor[:, None]
         self._store(done, done_max)
         self._open_frame, self._open_max = int(ids[-1]), maxima[:, -1].copy()
@@ -84,7 +96,7 @@ class NoiseFloors:
         stored = self._frame_ids[slots] == ids
         values = self._maxima[:, slots[stored]]
         values = values[:, ~np.isnan(values).any(axis=0)]
-        if values.shape[1] < UPDATE_FRAMES:
+        if values.shape[1] < WARMUP_FRAMES:
             return np.full(len(self._floor), np.nan)
         # numpy's default (linear) percentile, without its overhead.
         ordered = np.sort(values, axis=1)
