@@ -1,14 +1,27 @@
 """The streaming detector: Blocks in, Events out. Pure computation: no clocks, files or threads.
 
-Samples go through the front end (``filters``: 20 ms blocks, band-pass, envelope), the
-adaptive thresholds (``floor``) and the segmenter; a movement, once it has ended and the
-gravity after it is known, is measured at the full sample rate from the raw samples kept in
-memory, classified, and handed to the night's trackers. Every stage gives the same numbers
-however the stream is cut, so the events are the same whatever size of Block the driver
-delivers, and the memory used is the same after one minute or eight hours.
+The stages, each in its own module:
 
-Thresholds follow the noise floor: on = max(min_peak_g, k(sensitivity) × floor),
-off = halfway between floor and on.
+1. ``frames``   gathers Blocks into passes of one second to a minute (for speed only).
+2. ``filters``  averages samples into 20 ms blocks and computes three envelopes of motion:
+                broadband, along gravity (where a faint jerk stands out) and a slow 1-8 Hz
+                band (where a faint limb movement does).
+3. ``floor``    learns each envelope's noise floor; thresholds follow it:
+                on = max(min_peak_g, k(sensitivity) × floor), off = halfway between floor and on.
+4. ``segment``  opens a movement when any envelope crosses its on-threshold and closes it
+                after half a second below the off-thresholds, then waits for the gravity
+                after it.
+5. ``classify`` measures the movement at the full sample rate from the raw samples kept in
+                ``history`` (onset to the sample, peak, jerk, linearity, tilt) and names it.
+6. ``night``    runs the named movement past ``presence`` (bed entry and exit, and what is
+                not the sleeper's), ``sleep`` (sleep starts, onset), ``series`` (periodic
+                limb movements, jerk runs) and ``baseline`` (intense jerks), and every 20 s
+                (an epoch) the breathing and heart rate of ``vitals``.
+
+Every stage gives the same numbers however the stream is cut (integer running sums, windows
+fixed by block index or time), and movements and epochs are decided in time order, so the
+events and figures are the same whatever size of Block the driver delivers, and the memory
+used is the same after one minute or eight hours.
 """
 
 from __future__ import annotations
@@ -259,7 +272,7 @@ class Detector:
         return [float(t) for t in out.t_s[epoch != previous]]
 
     def _epoch(self, t_s: float) -> list[Event]:
-        """Every epoch: breathing and heart rate from the still part of the last minute.
+        """Every epoch: breathing and heart rate from the still parts of the last minute.
 
         To save time, breathing is estimated every third epoch while someone is known to be
         in bed and nothing waits on it (it changes over minutes), and the heart rate only in
