@@ -1,25 +1,30 @@
-"""Breathing and heart rate from the quiet stretches of the block stream.
+"""Breathing and heart rate from the still stretches of the block stream.
 
-Every 20 s (an *epoch*) both rates are estimated from the last minute, using only the still
-part of it (from the end of the last movement on) and only if that is long enough.
+At most every 20 s (an *epoch*; see ``Detector._epoch`` for when each is skipped) a rate is
+estimated from the last minute (breathing) or half minute (heart), using only its still
+stretches: at least a second away from any movement, each at least 6 s long, 30 s (15 s for
+the heart) in all.
 
 Respiration. Breathing tilts the mattress under the sensor by hundredths of a degree and
 lifts it by a millimetre or so: a slow swing of the gravity vector along one direction. The
-block means are averaged to 5 Hz, detrended, and projected on their principal axis (the
-direction that swings most, whatever way the sensor is mounted); the breathing period is the
-highest peak of the autocorrelation between 2 and 10 s (6-30 breaths/min), refined by a
-parabola through the peak. Its height (0-1) is the confidence: noise gives low, scattered
-peaks, a steady breather a peak near 1. ``presence`` also gets the ratio of the slow swing's
-power to what sensor noise alone would give (about 1 in an empty bed).
+block means are averaged to 5 Hz, each still stretch detrended on its own, whitened by the
+sensor's noise (estimated from the block-to-block steps, axis by axis) and projected on their
+principal axis (the direction that stands out from the noise most, whatever way the sensor is
+mounted); the breathing period is the first autocorrelation peak between 2 and 10 s (6-30
+breaths/min) nearly as high as the highest, refined by a parabola through it. The
+autocorrelation counts only pairs of still rows, so the gaps movements leave do not bias it.
+Its height (0-1) is the confidence: noise gives low, scattered peaks, a steady breather a peak
+near 1. ``presence`` also gets the swing ratio: the projected power against what the sensor's
+noise alone would give (about 1 in an empty bed).
 
 Heart rate. Each heartbeat jolts the body and rings the mattress at 5-10 Hz for a few tenths
-of a second (the ballistocardiogram). The power of the 4-25 Hz band, block by block, rises
-with each beat; the beat period is the highest autocorrelation peak of that power between
-0.5 and 1.5 s (40-120 bpm), refined the same way. Under a noisy sensor (ADXL345-class) the
-beats drown and the confidence stays low; an ADXL355-class sensor hears them well.
+of a second (the ballistocardiogram). The amplitude of the 4-15 Hz band, smoothed over 0.14 s,
+rises with each beat; the beat period is found in it the same way, between 0.5 and 1.5 s
+(40-120 bpm). Under a noisy sensor (ADXL345-class) the beats drown and the confidence stays
+low; an ADXL355-class sensor hears them well.
 
-A rate is published only when its confidence is high enough (``*_PUBLISH``); otherwise the
-night summary says None.
+A rate is published when its confidence is high enough (``*_PUBLISH``) and one of the two
+estimates before it agrees; otherwise the night summary says None.
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ MIN_SEGMENT_S = 6.0
 #: An earlier autocorrelation peak this close to the highest is taken as the period.
 FIRST_PEAK_MARGIN = 0.15
 #: A rate is published when its confidence reaches this and one of the two estimates before
-#: it (10 and 20 s earlier) agrees within ``AGREE_BPM``: noise gives scattered rates.
+#: it agrees within ``*_AGREE_BPM``: noise gives scattered rates.
 RESP_PUBLISH = 0.5
 HEART_PUBLISH = 0.25
 RESP_AGREE_BPM = 1.5
