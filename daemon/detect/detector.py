@@ -72,6 +72,8 @@ FINE_MARGIN_S = 0.7
 ONSET_SEARCH_S = 0.1
 #: The sensor noise a movement is measured against: the second before it.
 NOISE_WINDOW_S = 1.0
+#: Still signal needed after a movement for presence to judge it.
+PRESENCE_MIN_S = 15.0
 #: A heart-rate estimate this confident shows the sensor can hear the heart; after this many
 #: epochs without one, the heart rate is estimated only every fifth epoch.
 HEART_HEARD = 0.15
@@ -302,8 +304,10 @@ class Detector:
         since = self.night.presence.waiting_since_s
         if since is None:
             return None
+        # Absence shows in a quarter of a minute (noise, nothing periodic); breathing may need
+        # more, and then simply gives no vote yet.
         return respiration(self._rows(since + MOVE_MARGIN_S, until_s - 1e-9),
-                           shortest_s=10.0 if final else None)
+                           shortest_s=10.0 if final else PRESENCE_MIN_S)
 
     def _rows(self, lo_s: float, hi_s: float) -> BreathingRows:
         """The breathing rows of the blocks between two times."""

@@ -14,9 +14,13 @@ tilts the mattress under the sensor by a degree or more. So:
   quiet sleeper never "leaves" the bed. From empty, it is a bed entry at once if it left the
   surface tilted away from the empty bed's tilt by ``ENTRY_TILT_DEG``; otherwise it waits for
   the breathing after it (breathing: entry; absent: it was something else, and is not
-  reported). From in bed, it is a bed exit at once if it brought the tilt back to within
-  ``EXIT_MATCH_DEG`` of the empty bed's; otherwise it waits for two absent epochs (exit) or
-  one breathing epoch (an ordinary posture change).
+  reported). From in bed, a big movement that leaves the tilt away from the empty bed's (when
+  that is known) is an ordinary posture change. One that brings it back to within
+  ``EXIT_MATCH_DEG`` (an empty mattress returns to its own tilt within a few hundredths of a
+  degree) waits for the breathing after it: absent, or no still signal before the stream
+  ends, makes it a bed exit; breathing, a posture change. With no empty bed's tilt known (the
+  stream began with someone in bed), two absent epochs make it an exit, one breathing epoch
+  a posture change.
 - Jerks and limb movements in an empty bed are not a sleeper's (a footstep, a door, a pet) and
   are dropped; while the state is still unknown they wait for it.
 
@@ -40,7 +44,7 @@ BREATHING_CONFIDENCE = 0.35
 ABSENT_RATIO = 1.35
 ABSENT_CONFIDENCE = 0.3
 ENTRY_TILT_DEG = 0.5
-EXIT_MATCH_DEG = 0.35
+EXIT_MATCH_DEG = 0.15
 #: An exit must also move the tilt at least this much.
 EXIT_TILT_DEG = 0.4
 #: A movement still undecided this long after it ended is taken as it was classified.
@@ -55,6 +59,9 @@ class _Waiting:
     if_absent: str | None
     gravity_after_g: F64 | None = None
     absent_votes: int = 0
+    absent_needed: int = 2
+    #: At the end of the stream with no evidence either way: take it as a bed exit.
+    exit_if_unsure: bool = False
 
 
 class Presence:
@@ -117,9 +124,17 @@ class Presence:
             return []
         back = _angle_deg(self.empty_gravity_g, after_g)
         moved = _angle_deg(before_g, after_g)
-        if back is not None and back <= EXIT_MATCH_DEG and (moved or 0.0) >= EXIT_TILT_DEG:
-            return [self._leave(event, after_g)]
-        self._waiting.append(_Waiting(event, "posture_change", "bed_exit", after_g))
+        tilted_back = back is not None and back <= EXIT_MATCH_DEG \
+            and (moved or 0.0) >= EXIT_TILT_DEG
+        if back is not None and not tilted_back:
+            # The empty bed's tilt is known and this is not it: still in bed, however faint
+            # the breathing (a light breather on a noisy sensor can seem absent).
+            return [event]
+        # Back at the empty bed's tilt: one absent vote (or none coming before the end) is
+        # enough; with no tilt to go by, it takes two.
+        self._waiting.append(_Waiting(event, "posture_change", "bed_exit", after_g,
+                                      absent_needed=1 if tilted_back else 2,
+                                      exit_if_unsure=tilted_back))
         return []
 
     def epoch(self, t_s: float, breath: Breath, still_gravity_g: F64 | None) -> list[Event]:
@@ -150,6 +165,8 @@ class Presence:
                 out.append(self._apply(w.if_absent, w))
             elif vote == 1 and w.if_breathing is not None:
                 out.append(self._apply(w.if_breathing, w))
+            elif vote == 0 and w.exit_if_unsure:
+                out.append(self._apply("bed_exit", w))
             elif self.in_bed is not False and w.if_breathing == w.event.type:
                 # Never decided: reported as it was classified, unless the bed is empty.
                 out.append(w.event)
@@ -169,7 +186,7 @@ class Presence:
                 decided, kind = True, w.if_breathing
             elif vote == -1:
                 w.absent_votes += 1
-                if w.if_absent is None or w.absent_votes >= 2:
+                if w.if_absent is None or w.absent_votes >= w.absent_needed:
                     decided, kind = True, w.if_absent
             if not decided and t_s - w.event.offset_s > WAIT_MAX_S:
                 decided = True
