@@ -41,7 +41,7 @@ RESP_MIN_S = 30.0
 #: Rows per second of the breathing stream.
 SLOW_RATE_HZ = 5.0
 RESP_PERIOD_S = (2.0, 10.0)
-HEART_WINDOW_S = 30.0
+HEART_WINDOW_S = 45.0
 HEART_MIN_S = 15.0
 HEART_PERIOD_S = (0.5, 1.5)
 HEART_SMOOTH_S = 0.14
@@ -53,9 +53,11 @@ FIRST_PEAK_MARGIN = 0.15
 #: A rate is published when its confidence reaches this and one of the two estimates before
 #: it agrees within ``*_AGREE_BPM``: noise gives scattered rates.
 RESP_PUBLISH = 0.5
-HEART_PUBLISH = 0.25
+HEART_PUBLISH = 0.17
 RESP_AGREE_BPM = 1.5
 HEART_AGREE_BPM = 3.0
+#: ... and, for the heart, one of the last ten estimates reached this (the sensor hears it).
+HEART_AUDIBLE = 0.24
 #: While moving, the last published rate stands this long.
 STALE_S = 60.0
 
@@ -265,7 +267,7 @@ class VitalsTracker:
         self.heart = NO_HEART
         self.t_s: float | None = None
         self._breathing = _Publisher(RESP_PUBLISH, RESP_AGREE_BPM)
-        self._heart = _Publisher(HEART_PUBLISH, HEART_AGREE_BPM)
+        self._heart = _Publisher(HEART_PUBLISH, HEART_AGREE_BPM, HEART_AUDIBLE)
 
     def update(self, t_s: float, breath: Breath | None, heart: Heart | None) -> None:
         """New estimates (None: not estimated this epoch, the last one stands)."""
@@ -288,20 +290,25 @@ class VitalsTracker:
 
 class _Publisher:
     """Publishes a rate when it is confident and agrees with one of the two estimates before
-    it; while a movement leaves too little still signal for an estimate, the last published
-    rate stands for up to ``STALE_S``."""
+    it, and (if ``audible`` is given) one of the last ten estimates was at least that
+    confident, which noise hardly ever is; while a movement leaves too little still signal
+    for an estimate, the last published rate stands for up to ``STALE_S``."""
 
-    def __init__(self, needed: float, agree_bpm: float) -> None:
+    def __init__(self, needed: float, agree_bpm: float, audible: float = 0.0) -> None:
         self.needed = needed
         self.agree_bpm = agree_bpm
+        self.audible = audible
         self.value: float | None = None
         self._value_t_s = -np.inf
         self._previous: list[float | None] = [None, None]
+        self._confidences: list[float] = []
 
     def update(self, t_s: float, rate: float | None, confidence: float) -> None:
+        self._confidences = [*self._confidences[-9:], confidence]
         candidate = rate if rate is not None and confidence >= 0.8 * self.needed else None
         confirmed = candidate is not None and confidence >= self.needed and any(
-            p is not None and abs(p - candidate) <= self.agree_bpm for p in self._previous)
+            p is not None and abs(p - candidate) <= self.agree_bpm for p in self._previous
+        ) and max(self._confidences) >= self.audible
         self._previous = [self._previous[-1], candidate]
         if confirmed and candidate is not None:
             self.value, self._value_t_s = round(float(candidate), 1), t_s
