@@ -10,14 +10,15 @@ import argparse
 import json
 import logging
 import os
+import queue
 import re
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
-from importlib import metadata
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar, cast
 
 from hypnic.daemon import config as cfg
 from hypnic.daemon.detect import Detector, DetectorSettings
@@ -37,6 +38,11 @@ log = logging.getLogger("hypnic")
 SIMULATE_MAX_S = 7 * 86400.0
 SCENARIO_NAMES = tuple(SCENARIOS)
 CHIP_NAMES = tuple(CHIP_SENSORS)
+#: hypnic replay reads recordings in Blocks of this many samples (the detector's results do
+#: not depend on it; bigger Blocks cost fewer passes).
+REPLAY_BLOCK_SAMPLES = 16384
+
+T = TypeVar("T")
 
 
 class UsageError(Exception):
@@ -49,15 +55,28 @@ class _Parser(argparse.ArgumentParser):
 
 
 def version() -> str:
+    # Imported here: importlib.metadata would cost every command a tenth of its start-up.
+    from importlib import metadata
+
     try:
         return metadata.version("hypnic")
     except metadata.PackageNotFoundError:
         return "unknown"
 
 
+class _VersionAction(argparse.Action):
+    """--version, looking the version up only when asked."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        print(f"hypnic {version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="hypnic", description="Bedside sleep-jerk monitor.")
-    p.add_argument("--version", action="version", version=f"hypnic {version()}")
+    p.add_argument("--version", action=_VersionAction, nargs=0,
+                   help="show program's version number and exit")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run the monitor: sensor → detector → event log")
@@ -170,7 +189,8 @@ def resolve_data_dir(configured: str, env: dict[str, str] | None = None) -> Path
 
 def detector_settings(c: cfg.Config) -> DetectorSettings:
     return DetectorSettings(
-        sensitivity=c.detection.sensitivity, min_peak_g=c.detection.min_peak_g
+        sensitivity=c.detection.sensitivity, min_peak_g=c.detection.min_peak_g,
+        plm_rule=c.detection.plm_rule,
     )
 
 
@@ -238,7 +258,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if args.sensitivity is not None:
         config = cfg.override(config, "detection", sensitivity=args.sensitivity)
     detector = Detector(detector_settings(config))
-    recording = open_recording(args.file)
+    recording = open_recording(args.file, block_samples=REPLAY_BLOCK_SAMPLES)
     jsonl = args.format == "jsonl"
     count = 0
 
@@ -254,7 +274,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
                 print(describe_event(event, None))
 
     try:
-        for block in recording.blocks():
+        for block in _read_ahead(recording.blocks()):
             emit(detector.feed(block))
         emit(detector.finish())
     finally:
@@ -269,6 +289,30 @@ def cmd_replay(args: argparse.Namespace) -> int:
             f"{summary['rate_hz']} Hz, {counts}; {summary['lost_samples']} samples lost"
         )
     return 0
+
+
+def _read_ahead(items: Iterator[T], depth: int = 4) -> Iterator[T]:
+    """The same items, read up to ``depth`` ahead by a helper thread, so that decompressing
+    the next part of a recording overlaps with detecting in this one (zlib and numpy let go
+    of the interpreter while they work). A reading error is raised here, in order."""
+    handoff: queue.Queue[tuple[T | None, BaseException | None, bool]] = queue.Queue(depth)
+
+    def read() -> None:
+        try:
+            for item in items:
+                handoff.put((item, None, False))
+            handoff.put((None, None, True))
+        except BaseException as exc:  # handed over, raised in the reading loop below
+            handoff.put((None, exc, True))
+
+    threading.Thread(target=read, name="hypnic-read-ahead", daemon=True).start()
+    while True:
+        item, error, end = handoff.get()
+        if error is not None:
+            raise error
+        if end:
+            return
+        yield cast(T, item)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:

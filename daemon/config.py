@@ -146,12 +146,17 @@ class SensorConfig:
 class DetectionConfig:
     sensitivity: int = setting(5, integer(1, 10), "1 reports only strong jerks, 10 the faintest")
     min_peak_g: float = setting(
-        0.002, number(0.0, 2.0), "movements weaker than this at the sensor are never events"
+        0.0015, number(0.0, 2.0), "movements weaker than this at the sensor are never events"
     )
     night_boundary: str = setting(
         "12:00",
         text(r"([01]\d|2[0-3]):[0-5]\d", 'a local time "HH:MM"'),
         "local time at which one night's summary ends and the next begins",
+    )
+    plm_rule: str = setting(
+        "aasm",
+        one_of("aasm", "wasm"),
+        'periodic limb movement scoring: "aasm" (5-90 s apart) or "wasm" (10-90 s apart)',
     )
 
 

@@ -35,9 +35,11 @@ class Event:
     peak_jerk_g_s      largest rate of change of acceleration during the event, in g/s.
     intensity          0-10, see ``intensity_from_peak_g``.
     sleep_onset        a jerk at the wake-to-sleep transition (a hypnic jerk / sleep start).
-    series             for a limb movement, the periodic series (1, 2, ... per night) it belongs
-                       to; for a jerk, the repetitive run; None when in none (or not yet known).
-    intense            a jerk well above this person's usual strength (their recent nights).
+    series             for a limb movement, the periodic limb movement series it belongs to
+                       (1, 2, ... within the night); for a jerk, the run of repetitive jerks it
+                       belongs to. Known only from the series' 4th member on, so the first
+                       members of a series carry None; the night summary lists whole series.
+    intense            for a jerk: much stronger than this person's jerks of recent nights.
     """
 
     type: str

@@ -207,6 +207,13 @@ class Recording:
         n = len(t)
         first = self._checked
         prev = self._last_checked_t
+        # The usual case, all good, in a few whole-array passes; the details only on a fault.
+        if (n and np.isfinite(acc).all() and float(np.abs(acc).max()) <= MAX_ABS_G
+                and np.isfinite(t).all() and (prev is None or t[0] > prev)
+                and (n < 2 or float(np.diff(t).min()) > 0)):
+            self._checked += n
+            self._last_checked_t = float(t[-1])
+            return
         finite = np.isfinite(acc).all(axis=1) & np.isfinite(t)
         step = np.diff(t, prepend=-np.inf if prev is None else prev)
         rising = np.asarray(step > 0, dtype=bool)  # False for NaN too

@@ -1,15 +1,27 @@
 """Measure a closed movement and say what kind it was.
 
-First version of the rules (the detection-science work refines them):
+The rules, in order:
 
+- under 2 s and *linear*                            → jerk
+- the gravity direction moved by 0.05-0.4° with a peak under 40 mg, or by more with a peak
+  under 15 mg                                        → not an event: the load shifted, but not
+  as the sleeper's own turning over does, as when a partner turns on the other side of the bed
+  (the sleeper's own limb movements leave the tilt alone, under 0.04°; turning over moves it
+  by 0.3° and more, and strongly)
 - longer than 10 s, or still going at 60 s          → posture_change (AASM limb movements
   last at most 10 s)
-- a sharp rise (peak within 0.3 s of onset) and a short core (envelope above 30 % of its peak
-  for at most 0.6 s), under 2 s in all                → jerk: a myoclonic burst is under
-  0.25 s and the mattress rings for well under a second
-- the gravity direction moved by 0.3° or more       → posture_change (the body's weight moved)
-- shorter than 0.5 s                                 → jerk (too brief for a limb movement)
-- otherwise                                          → limb_movement (0.5-10 s)
+- the gravity direction moved by 0.4° or more       → posture_change (the body's weight moved)
+- otherwise                                          → limb_movement
+
+Linearity is what tells a jerk from a short limb movement. A myoclonic jerk is one brief
+muscle burst (under a quarter second): it kicks the mattress once and the mattress rings
+along one direction, so the band-passed acceleration during it stays on a line (the largest
+eigenvalue of its 3-axis covariance holds nearly all of it). A limb movement lasts longer and
+moves the body several ways in turn, so the motion wanders in all three axes (typically 50-80
+% on the main axis). The sensor's own noise, estimated just before the movement, is taken
+out of the covariance first, so a faint jerk is not called wandering because of noise. Where
+the noise leaves too little to judge, the older shape rule decides: a sharp rise (peak within
+0.3 s of onset) and a short core (envelope above 30 % of its peak for at most 0.6 s).
 """
 
 from __future__ import annotations
@@ -20,16 +32,35 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from hypnic.daemon.detect.filters import Filtered
+from hypnic.daemon.detect.filters import Fine
 
 LIMB_MOVEMENT_MAX_S = 10.0
-LIMB_MOVEMENT_MIN_S = 0.5
+JERK_MAX_DURATION_S = 2.0
+JERK_MIN_LINEARITY = 0.95
+#: Signal energy over the noise's that the linearity needs to be trusted.
+LINEARITY_MIN_SNR = 1.0
 JERK_MAX_RISE_S = 0.3
 JERK_MAX_CORE_S = 0.6
-JERK_MAX_DURATION_S = 2.0
-POSTURE_TILT_DEG = 0.3
+POSTURE_TILT_DEG = 0.4
+#: A shift of the load between these (and weaker than PARTNER_MAX_PEAK_G) is not the sleeper's.
+PARTNER_TILT_DEG = 0.05
+PARTNER_MAX_PEAK_G = 0.04
+#: Turning over moves the sleeper's whole weight: weaker than this, whatever the tilt, the
+#: load moved elsewhere on the bed.
+TURN_MIN_PEAK_G = 0.015
 CORE_FRACTION = 0.3
 EDGE_FRACTION = 0.1
+#: A movement's full-rate envelope must rise above this many times the noise before it.
+LEVEL_NOISE = 1.6
+#: Its edges are where the motion itself first and last passes this many times the noise
+#: (a noise spike's height) or EDGE_FRACTION of its peak, whichever is higher.
+EDGE_NOISE = 2.5
+#: The first rise counts once the envelope passes this share of its peak.
+RISE_FRACTION = 0.25
+#: Bursts this far apart are separate jerks (if each is one); the mattress rings shorter.
+#: A burst must reach this many times the noise.
+BURST_GAP_S = 0.15
+BURST_NOISE = 3.0
 
 
 @dataclass(frozen=True)
@@ -44,6 +75,8 @@ class Shape:
     core_s: float
     tilt_deg: float | None
     truncated: bool
+    #: Share of the motion along its main direction (nan: too faint to tell).
+    linearity: float = float("nan")
 
     @property
     def duration_s(self) -> float:
@@ -51,57 +84,135 @@ class Shape:
 
 
 def measure(
-    samples: Filtered,
-    threshold_on_g: float,
+    samples: Fine,
+    noise: Fine | None,
     gravity_before_g: NDArray[np.float64] | None,
     gravity_after_g: NDArray[np.float64] | None,
     truncated: bool,
-) -> Shape:
-    """Onset and offset are where the motion first and last reaches 10 % of its peak (but at
-    least the on-threshold), which is sharper than the envelope it was found in. The onset is
-    looked for only in the envelope's unbroken rise to its peak, so a noise spike just before
-    the movement cannot pull it early."""
+) -> list[Shape]:
+    """Measure a movement found in the blocks from its full-rate samples; ``noise``: the still
+    samples just before it. Returns its shape, or several when it was a run of separate jerks
+    that the block envelope's hold merged, or none if at the full rate it does not rise above
+    the noise (a chance alignment of noise in the blocks).
+
+    Onset and offset are where the motion first and last reaches 10 % of its peak (but at
+    least a noise spike's height), which is sharper than the envelope it was found in. The
+    onset is looked for only in the envelope's unbroken rise to its first substantial peak,
+    so neither noise nor the filters' faint ringing ahead of a strong jerk pulls it early."""
+    env = samples.envelope_g
+    if noise is not None and len(noise) >= 10:
+        noise_g = float(np.sqrt(np.mean(noise.motion_g**2)))
+    else:
+        noise_g = float(np.percentile(env, 20))
+    level = LEVEL_NOISE * noise_g
+    if env.max() <= level:
+        return []
+    quiet = env < max(level, EDGE_FRACTION * float(env.max()))
+    parts = _bursts(samples.t_s, env, quiet, BURST_NOISE * noise_g)
+    if len(parts) > 1:
+        shapes = [_shape(samples.part(_mask(len(env), a, b)), noise, noise_g, None, None, False)
+                  for a, b in parts]
+        if all(s is not None and classify(s) == "jerk" for s in shapes):
+            return [s for s in shapes if s is not None]
+    shape = _shape(samples, noise, noise_g, gravity_before_g, gravity_after_g, truncated)
+    return [] if shape is None else [shape]
+
+
+def _mask(n: int, a: int, b: int) -> NDArray[np.bool_]:
+    keep = np.zeros(n, bool)
+    keep[a:b] = True
+    return keep
+
+
+def _bursts(t_s: NDArray[np.float64], env: NDArray[np.float64], quiet: NDArray[np.bool_],
+            height_g: float) -> list[tuple[int, int]]:
+    """Index ranges of the bursts (envelope reaching ``height_g``) separated by quiet
+    stretches of at least BURST_GAP_S."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[True], quiet, [True]]).astype(np.int8)))
+    runs = [(a, b) for a, b in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True)
+            if env[a:b].max() >= height_g]
+    if not runs:
+        return []
+    merged: list[tuple[int, int]] = []
+    for a, b in runs:
+        if merged and t_s[a] - t_s[merged[-1][1] - 1] < BURST_GAP_S:
+            merged[-1] = (merged[-1][0], b)
+        else:
+            merged.append((a, b))
+    # Each part keeps the quiet samples up to the next one, for its edges to be searched in.
+    bounds = [0] + [b for _, b in merged[:-1]] + [len(quiet)]
+    return [(bounds[i], bounds[i + 1]) for i in range(len(merged))]
+
+
+def _shape(samples: Fine, noise: Fine | None, noise_g: float,
+           gravity_before_g: NDArray[np.float64] | None,
+           gravity_after_g: NDArray[np.float64] | None, truncated: bool) -> Shape | None:
     motion, env, t = samples.motion_g, samples.envelope_g, samples.t_s
+    level = LEVEL_NOISE * noise_g
+    if len(env) == 0 or env.max() <= level:
+        return None
     peak_g = float(motion.max())
-    edge_g = min(max(threshold_on_g, EDGE_FRACTION * peak_g), peak_g)
+    edge_g = min(max(EDGE_NOISE * noise_g, EDGE_FRACTION * peak_g), peak_g)
     i_peak = int(np.argmax(env))
-    # The rise that matters is the first one over the on-threshold: when two bursts were merged
-    # into one movement, the first must not vanish behind a higher second.
-    above_on = np.flatnonzero(env > threshold_on_g)
-    i_first = int(above_on[0]) if len(above_on) else i_peak
-    low_before = np.flatnonzero(env[:i_first] < max(threshold_on_g, EDGE_FRACTION * env[i_first]))
+    # The first substantial rise: when two bursts were merged into one movement, the first
+    # must not vanish behind a higher second.
+    i_first = int(np.flatnonzero(env > max(level, RISE_FRACTION * float(env[i_peak])))[0])
+    low_before = np.flatnonzero(env[:i_first] < max(level, EDGE_FRACTION * env[i_first]))
     rise_start = int(low_before[-1]) if len(low_before) else 0
     strong = np.flatnonzero(motion >= edge_g)
     rising = strong[strong >= rise_start]
-    onset_s = float(t[rising[0]] if len(rising) else t[strong[0]])
-    offset_s = max(onset_s, float(t[strong[-1]]))
+    first = int(rising[0] if len(rising) else strong[0])
+    last = max(first, int(strong[-1]))
+    onset_s = float(t[first])
     core = np.flatnonzero(env >= CORE_FRACTION * env[i_peak])
     return Shape(
         onset_s=onset_s,
-        offset_s=offset_s,
+        offset_s=float(t[last]),
         peak_g=peak_g,
         peak_jerk_g_s=float(samples.jerk_g_s.max()),
         rise_s=max(0.0, float(t[i_peak]) - onset_s),
         core_s=float(t[core[-1]] - t[core[0]]),
         tilt_deg=_angle_deg(gravity_before_g, gravity_after_g),
         truncated=truncated,
+        linearity=_linearity(samples.band_g[first : last + 1], noise),
     )
 
 
-def classify(shape: Shape) -> str:
+def classify(shape: Shape) -> str | None:
+    """The event type, or None for a movement that is not the sleeper's."""
+    if shape.duration_s < JERK_MAX_DURATION_S and not shape.truncated:
+        if math.isnan(shape.linearity):
+            jerk = shape.rise_s <= JERK_MAX_RISE_S and shape.core_s <= JERK_MAX_CORE_S
+        else:
+            jerk = shape.linearity >= JERK_MIN_LINEARITY
+        if jerk:
+            return "jerk"
+    tilt = shape.tilt_deg
+    if tilt is not None and tilt >= PARTNER_TILT_DEG and shape.peak_g < PARTNER_MAX_PEAK_G \
+            and (tilt < POSTURE_TILT_DEG or shape.peak_g < TURN_MIN_PEAK_G):
+        return None
     if shape.truncated or shape.duration_s > LIMB_MOVEMENT_MAX_S:
         return "posture_change"
-    if (
-        shape.rise_s <= JERK_MAX_RISE_S
-        and shape.core_s <= JERK_MAX_CORE_S
-        and shape.duration_s < JERK_MAX_DURATION_S
-    ):
-        return "jerk"
-    if shape.tilt_deg is not None and shape.tilt_deg >= POSTURE_TILT_DEG:
+    if tilt is not None and tilt >= POSTURE_TILT_DEG:
         return "posture_change"
-    if shape.duration_s < LIMB_MOVEMENT_MIN_S:
-        return "jerk"
     return "limb_movement"
+
+
+def _linearity(band_g: NDArray[np.float64], noise: Fine | None) -> float:
+    """Largest eigenvalue over the trace of the motion's covariance, less the noise's."""
+    n = len(band_g)
+    if n < 3:
+        return float("nan")
+    cov = band_g.T @ band_g
+    noise_cov = np.zeros((3, 3))
+    if noise is not None and len(noise) >= 10:
+        noise_cov = noise.band_g.T @ noise.band_g * (n / len(noise))
+    noise_energy = float(np.trace(noise_cov))
+    values = np.clip(np.linalg.eigvalsh(cov - noise_cov), 0.0, None)
+    signal = float(values.sum())
+    if signal <= 0 or signal < LINEARITY_MIN_SNR * noise_energy:
+        return float("nan")
+    return float(values[-1] / signal)
 
 
 def _angle_deg(a: NDArray[np.float64] | None, b: NDArray[np.float64] | None) -> float | None:

@@ -1,14 +1,27 @@
 """The streaming detector: Blocks in, Events out. Pure computation: no clocks, files or threads.
 
-Samples are cut into 1 s frames counted from the first sample; each frame goes through the
-front end (band-pass, envelope), the adaptive thresholds and the segmenter. Because state only
-changes at frame boundaries, the events are the same whatever size of Block the driver
-delivers, and the memory used is the same after one minute or eight hours.
+The stages, each in its own module:
 
-Noise floor: the 20th percentile of the last five minutes of per-frame envelope maxima. Using
-the maxima means the floor sits above heartbeat pulses and noise spikes, not at their mean; the
-low percentile keeps it from rising during a restless stretch. Thresholds follow it:
-on = max(min_peak_g, k(sensitivity) × floor), off = halfway between floor and on.
+1. ``frames``   gathers Blocks into passes of one second to a minute (for speed only).
+2. ``filters``  averages samples into 20 ms blocks and computes three envelopes of motion:
+                broadband, along gravity (where a faint jerk stands out) and a slow 1-8 Hz
+                band (where a faint limb movement does).
+3. ``floor``    learns each envelope's noise floor; thresholds follow it:
+                on = max(min_peak_g, k(sensitivity) × floor), off = halfway between floor and on.
+4. ``segment``  opens a movement when any envelope crosses its on-threshold and closes it
+                after half a second below the off-thresholds, then waits for the gravity
+                after it.
+5. ``classify`` measures the movement at the full sample rate from the raw samples kept in
+                ``history`` (onset to the sample, peak, jerk, linearity, tilt) and names it.
+6. ``night``    runs the named movement past ``presence`` (bed entry and exit, and what is
+                not the sleeper's), ``sleep`` (sleep starts, onset), ``series`` (periodic
+                limb movements, jerk runs) and ``baseline`` (intense jerks), and every 20 s
+                (an epoch) the breathing and heart rate of ``vitals``.
+
+Every stage gives the same numbers however the stream is cut (integer running sums, windows
+fixed by block index or time), and movements and epochs are decided in time order, so the
+events and figures are the same whatever size of Block the driver delivers, and the memory
+used is the same after one minute or eight hours.
 """
 
 from __future__ import annotations
@@ -19,20 +32,58 @@ from typing import Any
 
 import numpy as np
 
-from hypnic.daemon.detect.classify import classify, measure
-from hypnic.daemon.detect.filters import Filtered, FrontEnd
-from hypnic.daemon.detect.frames import Frame, FrameAssembler
-from hypnic.daemon.detect.night import NightTracker
-from hypnic.daemon.detect.segment import Movement, Segmenter
+from hypnic.daemon.detect.baseline import Baseline
+from hypnic.daemon.detect.classify import Shape, classify, measure
+from hypnic.daemon.detect.filters import F64, Blocks, FrontEnd, fine_filter
+from hypnic.daemon.detect.floor import NoiseFloors
+from hypnic.daemon.detect.frames import Pass, PassAssembler
+from hypnic.daemon.detect.history import History
+from hypnic.daemon.detect.night import Night
+from hypnic.daemon.detect.segment import GRAVITY_AFTER_S, GRAVITY_BEFORE_S, Movement, Segmenter
+from hypnic.daemon.detect.series import RULES
+from hypnic.daemon.detect.vitals import (
+    EPOCH_S,
+    HEART_WINDOW_S,
+    MOVE_MARGIN_S,
+    RESP_WINDOW_S,
+    SLOW_RATE_HZ,
+    Breath,
+    BreathingRows,
+    VitalsTracker,
+    breathing_rows,
+    heart_rate,
+    respiration,
+)
 from hypnic.daemon.events import Event, intensity_from_peak_g
 from hypnic.drivers.base import Block
 
 FRAME_S = 1.0
-FLOOR_WINDOW_FRAMES = 300
-FLOOR_PERCENTILE = 20.0
-WARMUP_FRAMES = 10
+#: The noise floor learns from the envelope's maximum in each frame of this length: long
+#: enough that every frame holds a heartbeat (down to 30 bpm), so the floor sits above them.
+FLOOR_FRAME_S = 2.0
+#: Samples are processed in passes of one second (at least) to this long (at most).
+MAX_PASS_S = 60.0
+MAX_EVENT_S = 60.0
 # After a gap the filters restart from held samples; give them this long before trusting onsets.
 GAP_SETTLE_S = 0.6
+# Raw samples around a movement that the full-rate filters need (their half-widths).
+FINE_MARGIN_S = 0.7
+#: How far before the block onset the full-rate search for the onset may go.
+ONSET_SEARCH_S = 0.1
+#: The sensor noise a movement is measured against: the second before it.
+NOISE_WINDOW_S = 1.0
+#: Still signal needed after a movement for presence to judge it.
+PRESENCE_MIN_S = 15.0
+#: A heart-rate estimate this confident shows the sensor can hear the heart; after this many
+#: epochs without one, the heart rate is estimated only every fifth epoch.
+HEART_HEARD = 0.15
+HEART_UNHEARD_EPOCHS = 15
+#: Breathing and heart rate leave out what is above the off-threshold at this threshold
+#: factor (the default sensitivity's), whatever the sensitivity.
+DEFAULT_FACTOR = 2.0
+#: Memory of raw samples and blocks: the longest movement, the wait for the gravity after
+#: it, one pass, and a margin.
+HISTORY_S = MAX_EVENT_S + MAX_PASS_S + 10.0
 
 
 def threshold_factor(sensitivity: int) -> float:
@@ -46,8 +97,20 @@ def threshold_factor(sensitivity: int) -> float:
 
 @dataclass(frozen=True)
 class DetectorSettings:
+    """sensitivity  1 (only strong movements) to 10 (the faintest the sensor can tell)
+    min_peak_g      movements weaker than this at the sensor are never events
+    plm_rule        periodic limb movement scoring: "aasm" (5-90 s apart) or "wasm" (10-90 s)
+    baseline        this person's recent nights, for intense jerks and unusual nights
+    """
+
     sensitivity: int = 5
-    min_peak_g: float = 0.002
+    min_peak_g: float = 0.0015
+    plm_rule: str = "aasm"
+    baseline: Baseline | None = None
+
+    def __post_init__(self) -> None:
+        if self.plm_rule not in RULES:
+            raise ValueError(f"plm_rule must be one of {sorted(RULES)}, got {self.plm_rule!r}")
 
 
 class Detector:
@@ -55,61 +118,81 @@ class Detector:
 
     def __init__(self, settings: DetectorSettings | None = None) -> None:
         self.settings = settings or DetectorSettings()
-        self.night = NightTracker()
+        self.night = Night(self.settings.plm_rule, self.settings.baseline)
         self.rate_hz: float | None = None
-        self._frames: FrameAssembler | None = None
+        self._passes: PassAssembler | None = None
         self._front: FrontEnd | None = None
         self._segmenter: Segmenter | None = None
-        self._frame_maxima_g = np.full(FLOOR_WINDOW_FRAMES, np.nan)
-        self._frames_seen = 0
+        # One floor per detection path: broadband, vertical, slow (see ``filters``).
+        self._floors = NoiseFloors(3)
+        self._raw: History | None = None
+        self._blocks: History | None = None
+        self._frame_blocks = 1
+        self._epoch_blocks = 1
+        self._last_epoch = -1
+        self._epochs = 0
+        self._heart_unheard = 0
         self._suppress_until_s = -np.inf
+        self._segment_start_s = -np.inf
+        self._segment_end_s = np.inf
+        self._previous_end_s = -np.inf
+
+    @property
+    def vitals(self) -> VitalsTracker:
+        return self.night.vitals
 
     @property
     def noise_floor_g(self) -> float | None:
         """Current noise floor (envelope, g), or None while still warming up."""
-        if self._frames_seen < WARMUP_FRAMES:
-            return None
-        return float(np.nanpercentile(self._frame_maxima_g, FLOOR_PERCENTILE))
+        floor = float(self._floors.current_g[0])
+        return None if np.isnan(floor) else floor
 
     def thresholds_g(self) -> tuple[float, float]:
         floor = self.noise_floor_g
         if floor is None:
             return np.inf, np.inf
-        on = max(self.settings.min_peak_g, threshold_factor(self.settings.sensitivity) * floor)
-        return on, floor + 0.5 * (on - floor)
+        on, off = self._thresholds(np.array([floor]))
+        return float(on[0]), float(off[0])
+
+    def _thresholds(self, floor: F64, factor: float | None = None) -> tuple[F64, F64]:
+        k = threshold_factor(self.settings.sensitivity) if factor is None else factor
+        on = np.maximum(self.settings.min_peak_g, k * floor)
+        off = floor + 0.5 * (on - floor)
+        warming = np.isnan(floor)
+        return np.where(warming, np.inf, on), np.where(warming, np.inf, off)
 
     def update_settings(self, settings: DetectorSettings) -> None:
-        """New sensitivity takes effect from the next frame; nothing learnt is forgotten."""
+        """New settings take effect from the next pass; nothing learnt is forgotten (a new
+        PLM rule applies to limb movements from then on)."""
         self.settings = settings
+        self.night.use(settings.plm_rule, settings.baseline)
 
     def remeasure_noise_floor(self) -> None:
         """Forget the learnt noise floor and learn it afresh (after the sensor was moved or
         the mattress changed). Nothing is detected until the new floor has warmed up."""
-        self._frame_maxima_g[:] = np.nan
-        self._frames_seen = 0
+        self._floors.forget()
 
     def feed(self, block: Block) -> list[Event]:
         if len(block) == 0:
             return []
-        if self._frames is None:
+        if self._passes is None:
             self._start(block.rate_hz)
-        assert self._frames is not None
+        assert self._passes is not None
         self.night.lost_samples += block.lost_samples
         events: list[Event] = []
-        for frame in self._frames.push(block):
-            events.extend(self._frame(frame))
+        for chunk in self._passes.push(block):
+            events.extend(self._pass(chunk))
         return events
 
     def finish(self) -> list[Event]:
         """End of stream: process what is buffered and close any open movement."""
-        if self._frames is None:
+        if self._passes is None:
             return []
         events: list[Event] = []
-        last = self._frames.drain()
-        if last is not None:
-            events.extend(self._frame(last))
+        for chunk in self._passes.drain():
+            events.extend(self._pass(chunk))
         events.extend(self._break())
-        return events
+        return events + self.night.finish(self._presence_breath(final=True))
 
     def summary(self) -> dict[str, Any]:
         s = self.night.summary()
@@ -120,81 +203,188 @@ class Detector:
 
     def _start(self, rate_hz: float) -> None:
         self.rate_hz = rate_hz
-        self._frames = FrameAssembler(max(1, round(FRAME_S * rate_hz)))
+        frame_n = max(1, round(FRAME_S * rate_hz))
+        self._passes = PassAssembler(frame_n, max(frame_n, round(MAX_PASS_S * rate_hz)))
         self._front = FrontEnd(rate_hz)
-        self._segmenter = Segmenter(rate_hz)
+        block_rate = self._front.block_rate_hz
+        self._frame_blocks = max(1, round(FLOOR_FRAME_S * block_rate))
+        self._epoch_blocks = max(1, round(EPOCH_S * block_rate))
+        self._segmenter = Segmenter(block_rate, max_event_s=MAX_EVENT_S)
+        self._raw = History(round(HISTORY_S * rate_hz * 1.1), 3)
+        # Per block: mean acceleration (3), heartbeat-band power, moving (1) or not (0), and
+        # the block's index.
+        self._blocks = History(round(HISTORY_S * block_rate * 1.1), 6)
+        self._group = max(1, round(block_rate / SLOW_RATE_HZ))
 
-    def _frame(self, frame: Frame) -> list[Event]:
-        assert self._front is not None
-        self.night.observe(float(frame.t_s[0]), float(frame.t_s[-1]), len(frame.t_s))
+    def _pass(self, chunk: Pass) -> list[Event]:
+        assert self._front is not None and self._raw is not None
+        self._raw.push(chunk.t_s, chunk.acc_g)
+        self.night.observe(float(chunk.t_s[0]), float(chunk.t_s[-1]), len(chunk))
         events: list[Event] = []
-        frame_max_g = 0.0
-        cuts = [0, *np.flatnonzero(frame.gap_before).tolist(), len(frame.t_s)]
+        cuts = [0, *np.flatnonzero(chunk.gap_before).tolist(), len(chunk)]
         for start, end in itertools.pairwise(cuts):
             if start == end:
                 continue
-            if frame.gap_before[start]:
+            if chunk.gap_before[start]:
                 events.extend(self._break())
                 self.night.gaps += 1
-                self._suppress_until_s = float(frame.t_s[start]) + GAP_SETTLE_S
-            out = self._front.process(frame.t_s[start:end], frame.acc_g[start:end])
+                self._suppress_until_s = float(chunk.t_s[start]) + GAP_SETTLE_S
+                self._segment_start_s = float(chunk.t_s[start])
+            self._segment_end_s = float(chunk.t_s[end - 1])
+            out = self._front.process(chunk.t_s[start:end], chunk.acc_g[start:end])
             events.extend(self._analyse(out))
-            if len(out):
-                frame_max_g = max(frame_max_g, float(out.envelope_g.max()))
-        # The floor learns from this frame only after the frame is analysed, so a movement
-        # never raises its own threshold.
-        self._frame_maxima_g[self._frames_seen % FLOOR_WINDOW_FRAMES] = frame_max_g
-        self._frames_seen += 1
         return events
 
-    def _analyse(self, out: Filtered) -> list[Event]:
-        assert self._segmenter is not None
+    def _analyse(self, out: Blocks) -> list[Event]:
+        assert self._segmenter is not None and self._blocks is not None
         if not len(out):
             return []
-        on_g, off_g = self.thresholds_g()
-        if out.t_s[0] < self._suppress_until_s:
-            settling = out.t_s < self._suppress_until_s
-            out = Filtered(
-                out.t_s, out.lowpass_g, out.motion_g,
-                np.where(settling, 0.0, out.envelope_g), out.jerk_g_s,
-            )
-        return self._events(self._segmenter.process(out, on_g, off_g))
+        frame = out.index // self._frame_blocks
+        settling = out.t_s < self._suppress_until_s
+        # A movement is anything that rises above its own path's threshold: a jerk stands out
+        # most along gravity, a faint limb movement in the slow band, anything big in all.
+        env = np.stack([out.envelope_g, out.vertical_g, out.slow_g])
+        if settling[0]:
+            env[:, settling] = 0.0
+        floor = self._floors.floors(frame, env)
+        on_g, off_g = self._thresholds(floor)
+        above_on = np.asarray((env > on_g).any(axis=0))
+        above_off = np.asarray((env > off_g).any(axis=0))
+        # What counts as moving for breathing and heart rate does not follow the sensitivity:
+        # those estimates need still signal, whatever is reported.
+        moving = (env[0] > self._thresholds(floor[0], DEFAULT_FACTOR)[1]) | above_on
+        on_fast = on_g[0]
+        self._blocks.push(out.t_s, np.column_stack([out.mean_g, out.bcg_g2, moving,
+                                                    out.index.astype(np.float64)]))
+        self._segmenter.process(out.t_s, above_on, above_off, on_fast)
+        settled = self._segmenter.settled(float(out.t_s[-1]))
+        # Epochs and movements are handled in time order, so what each decision sees of the
+        # other is the same however the stream was cut into passes.
+        todo: list[tuple[float, int, Movement | None]] = [
+            (m.after_until_s, 1, m) for m in settled
+        ] + [(t, 0, None) for t in self._epoch_times(out)]
+        events: list[Event] = []
+        for when_s, _, movement in sorted(todo, key=lambda item: item[:2]):
+            if movement is None:
+                events.extend(self._epoch(when_s))
+            else:
+                events.extend(self._events([movement]))
+        return events
+
+    def _epoch_times(self, out: Blocks) -> list[float]:
+        """Times of the blocks of ``out`` that begin a new epoch."""
+        epoch = out.index // self._epoch_blocks
+        previous = np.concatenate([[self._last_epoch], epoch[:-1]])
+        self._last_epoch = int(epoch[-1])
+        return [float(t) for t in out.t_s[epoch != previous]]
+
+    def _epoch(self, t_s: float) -> list[Event]:
+        """Every epoch: breathing and heart rate from the still parts of the last minute.
+
+        To save time, breathing is estimated every third epoch while someone is known to be
+        in bed and nothing waits on it (it changes over minutes), and the heart rate only in
+        bed, and on a sensor that has not heard it for a while only every fifth epoch."""
+        assert self._front is not None and self._blocks is not None
+        self._epochs += 1
+        presence = self.night.presence
+        # Only what came before the epoch's first block counts.
+        breath = None
+        if self._epochs % 3 == 0 or presence.in_bed is not True or presence.waiting_since_s:
+            breath = respiration(self._rows(t_s - RESP_WINDOW_S, t_s - 1e-9))
+        heart = None
+        deaf = self._heart_unheard >= HEART_UNHEARD_EPOCHS and self._epochs % 5
+        if presence.in_bed is not False and not deaf:
+            t, x = self._blocks.between(t_s - HEART_WINDOW_S, t_s - 1e-9)
+            heart = heart_rate(t, x[:, 3], x[:, 4])
+            heard = heart.confidence >= HEART_HEARD
+            self._heart_unheard = 0 if heard else self._heart_unheard + 1
+        presence_breath = self._presence_breath(until_s=t_s) or breath
+        # The gravity of the still bed matters only while it may be empty.
+        gravity = self._still_gravity(t_s) if presence.in_bed is not True else None
+        return self.night.epoch(t_s, breath, heart, presence_breath, gravity)
+
+    def _presence_breath(self, until_s: float = np.inf, final: bool = False) -> Breath | None:
+        """While a big movement waits for presence to decide: breathing of the still signal
+        after it (at the end of the stream, however little there is)."""
+        since = self.night.presence.waiting_since_s
+        if since is None:
+            return None
+        # Absence shows in a quarter of a minute (noise, nothing periodic); breathing may need
+        # more, and then simply gives no vote yet.
+        return respiration(self._rows(since + MOVE_MARGIN_S, until_s - 1e-9),
+                           shortest_s=10.0 if final else PRESENCE_MIN_S)
+
+    def _rows(self, lo_s: float, hi_s: float) -> BreathingRows:
+        """The breathing rows of the blocks between two times."""
+        assert self._blocks is not None
+        t, x = self._blocks.between(lo_s, hi_s)
+        return breathing_rows(t, x[:, :3], x[:, 4], x[:, 5], self._group)
+
+    def _still_gravity(self, t_s: float) -> F64 | None:
+        """Mean gravity over the still blocks of the last epoch."""
+        assert self._blocks is not None
+        _, x = self._blocks.between(t_s - EPOCH_S, t_s - 1e-9)
+        still = x[:, 4] == 0
+        return x[still, :3].mean(axis=0) if still.any() else None
 
     def _break(self) -> list[Event]:
-        """A gap or the end: complete the filters' tail and close everything open.
-
-        The tail is computed by holding the last sample, which turns a noisy last sample into
-        a step; so, as after a gap, no movement may start in it."""
+        """A gap or the end: complete the filters' tail and close everything open."""
         assert self._front is not None and self._segmenter is not None
-        tail = self._front.flush()
-        if len(tail):
-            self._suppress_until_s = max(self._suppress_until_s, float(tail.t_s[-1]) + 1e-9)
-        events = self._analyse(tail)
+        events = self._analyse(self._front.flush())
         return events + self._events(self._segmenter.close_now())
 
+    def _gravity(self, lo_s: float, hi_s: float) -> F64 | None:
+        assert self._blocks is not None
+        lo_s = max(lo_s, self._segment_start_s)
+        hi_s = min(hi_s, self._segment_end_s)
+        _, x = self._blocks.between(lo_s, hi_s)
+        mean_g = x[:, :3]
+        return mean_g.mean(axis=0) if len(mean_g) else None
+
     def _events(self, movements: list[Movement]) -> list[Event]:
+        assert self._raw is not None and self.rate_hz is not None
         events = []
         for movement in movements:
-            if not movement.parts:
+            if np.isnan(movement.last_active_s):
                 continue
-            shape = measure(
-                movement.join(),
-                movement.threshold_on_g,
-                movement.gravity_before_g,
-                movement.gravity_after_g,
-                movement.truncated,
-            )
-            kind = classify(shape)
-            events.append(
-                Event(
-                    type=kind,
-                    onset_s=shape.onset_s,
-                    offset_s=shape.offset_s,
-                    peak_g=round(shape.peak_g, 5),
-                    peak_jerk_g_s=round(shape.peak_jerk_g_s, 4),
-                    intensity=intensity_from_peak_g(shape.peak_g),
-                    sleep_onset=kind == "jerk" and self.night.is_sleep_start(shape.onset_s),
-                )
-            )
-            self.night.record(kind, shape.offset_s)
+            span_lo = max(movement.onset_s - ONSET_SEARCH_S, self._segment_start_s)
+            span_hi = movement.last_active_s + 0.5 / self.rate_hz
+            t, acc = self._raw.between(
+                max(span_lo - NOISE_WINDOW_S - FINE_MARGIN_S, self._segment_start_s),
+                min(span_hi + FINE_MARGIN_S, self._segment_end_s))
+            fine = fine_filter(t, acc, self.rate_hz)
+            inside = (fine.t_s >= span_lo) & (fine.t_s <= span_hi)
+            quiet = (fine.t_s >= span_lo - NOISE_WINDOW_S) & (fine.t_s < span_lo - 0.05)
+            if not inside.any():
+                continue
+            # Gravity before, from the end of the previous movement on at the earliest.
+            before_g = self._gravity(
+                max(movement.onset_s + GRAVITY_BEFORE_S[0],
+                    self._previous_end_s + GRAVITY_AFTER_S[0]),
+                movement.onset_s + GRAVITY_BEFORE_S[1])
+            self._previous_end_s = movement.last_active_s
+            after_g = self._gravity(movement.last_active_s + GRAVITY_AFTER_S[0],
+                                    movement.after_until_s)
+            for shape in measure(fine.part(inside), fine.part(quiet), before_g, after_g,
+                                 movement.truncated):
+                events += self._event(shape, before_g, after_g)
         return events
+
+    def _event(self, shape: Shape, before_g: F64 | None, after_g: F64 | None) -> list[Event]:
+        """Classify a measured movement and hand it to the night (which may hold it)."""
+        kind = classify(shape)
+        if kind is None:
+            return []
+        event = Event(
+            type=kind,
+            onset_s=shape.onset_s,
+            offset_s=shape.offset_s,
+            peak_g=round(shape.peak_g, 5),
+            peak_jerk_g_s=round(shape.peak_jerk_g_s, 4),
+            intensity=intensity_from_peak_g(shape.peak_g),
+        )
+        breath_before = None
+        if kind == "posture_change" and self.night.presence.in_bed is None:
+            rows = self._rows(event.onset_s - RESP_WINDOW_S, event.onset_s - MOVE_MARGIN_S)
+            breath_before = respiration(rows, shortest_s=15.0)
+        return self.night.movement(event, before_g, after_g, breath_before)

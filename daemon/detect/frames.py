@@ -1,8 +1,9 @@
-"""Cut a stream of Blocks of any size into frames of a fixed number of samples.
+"""Gather a stream of Blocks of any size into passes of a few seconds up to half a minute.
 
-Every piece of detector state changes only at frame boundaries counted from the first sample,
-never at block boundaries. That is what makes the detector give the same events whether the
-driver hands it 1 sample or a minute of samples at a time.
+The detector's outputs do not depend on where a pass begins or ends (see ``filters``), so the
+only reason to gather is speed: each numpy pass has a fixed cost, which a driver handing over
+one sample at a time would otherwise pay per sample. A pass is at least ``min_n`` samples
+(one second) and at most ``max_n``; a long Block is cut into several passes.
 """
 
 from __future__ import annotations
@@ -16,52 +17,45 @@ from hypnic.drivers.base import Block
 
 
 @dataclass(frozen=True)
-class Frame:
+class Pass:
     t_s: NDArray[np.float64]
     acc_g: NDArray[np.float64]
     gap_before: NDArray[np.bool_]
 
+    def __len__(self) -> int:
+        return len(self.t_s)
 
-class FrameAssembler:
-    """Collects samples and hands them back in frames of ``frame_n`` samples."""
 
-    def __init__(self, frame_n: int) -> None:
-        self.frame_n = frame_n
+class PassAssembler:
+    """Collects samples and hands them back in passes of ``min_n`` to ``max_n`` samples."""
+
+    def __init__(self, min_n: int, max_n: int) -> None:
+        self.min_n = min_n
+        self.max_n = max_n
         self._parts: list[tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]] = []
         self._pending_n = 0
 
-    def push(self, block: Block) -> list[Frame]:
+    def push(self, block: Block) -> list[Pass]:
         if len(block) == 0:
             return []
         self._parts.append((block.t_s, block.acc_g, block.gap_before))
         self._pending_n += len(block)
-        if self._pending_n < self.frame_n:
+        if self._pending_n < self.min_n:
             return []
-        t, acc, gap = self._joined()
-        whole = (len(t) // self.frame_n) * self.frame_n
-        frames = [
-            Frame(t[i : i + self.frame_n], acc[i : i + self.frame_n], gap[i : i + self.frame_n])
-            for i in range(0, whole, self.frame_n)
-        ]
-        self._parts = [(t[whole:], acc[whole:], gap[whole:])] if whole < len(t) else []
-        self._pending_n = len(t) - whole
-        return frames
+        return self.drain()
 
-    def drain(self) -> Frame | None:
-        """The last, shorter frame at the end of a stream (None when nothing is left)."""
+    def drain(self) -> list[Pass]:
+        """Everything pending, in passes of at most ``max_n`` samples."""
         if self._pending_n == 0:
-            return None
-        t, acc, gap = self._joined()
-        self._parts, self._pending_n = [], 0
-        return Frame(t, acc, gap)
-
-    def _joined(
-        self,
-    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+            return []
         if len(self._parts) == 1:
-            return self._parts[0]
-        return (
-            np.concatenate([p[0] for p in self._parts]),
-            np.concatenate([p[1] for p in self._parts]),
-            np.concatenate([p[2] for p in self._parts]),
-        )
+            t, acc, gap = self._parts[0]
+        else:
+            t = np.concatenate([p[0] for p in self._parts])
+            acc = np.concatenate([p[1] for p in self._parts])
+            gap = np.concatenate([p[2] for p in self._parts])
+        self._parts, self._pending_n = [], 0
+        return [
+            Pass(t[i : i + self.max_n], acc[i : i + self.max_n], gap[i : i + self.max_n])
+            for i in range(0, len(t), self.max_n)
+        ]

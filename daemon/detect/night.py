@@ -1,58 +1,178 @@
-"""The night as the detector sees it: counts, coverage, and the settling windows.
+"""The night as the detector sees it: coverage, events in context, and the night figures.
 
-A jerk is flagged as a sleep start (``sleep_onset``) when it comes within
-``SETTLING_WINDOW_S`` of the last big movement (turning over, getting into bed) or of the start
-of monitoring: that is the wake-to-sleep transition, where hypnic jerks happen, and after
-turning over in the night a person drifts off again through the same transition. Later jerks
-are jerks during sleep (nocturnal myoclonus). First version: the detection-science work
-replaces it with a sleep-onset estimate from quiescence and breathing regularity.
+The detector hands over each classified movement and, every epoch, the breathing and heart
+estimates; ``Night`` runs them past the night's trackers (``presence``, ``sleep``,
+``series``, ``baseline``) in time order and finishes each event (sleep start, series,
+intensity). ``summary`` only reads the trackers, so it is cheap enough to call after every
+Block. Times are on the sensor's clock (``Block.t_s``), in seconds; a figure not known yet
+is None.
+
+- restlessness   limb movements and posture changes per hour in bed
+- plm_index      limb movements in periodic series during sleep, per hour of sleep (the
+                 adult clinical threshold is 15 an hour)
+- jerk_clusters  bursts of three or more jerks, each within 5 min of the one before
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import Any
 
-from hypnic.daemon.events import EVENT_TYPES
+from hypnic.daemon.detect.baseline import Baseline, NightJerks
+from hypnic.daemon.detect.filters import F64
+from hypnic.daemon.detect.presence import Presence
+from hypnic.daemon.detect.series import ClusterCounter, SeriesTracker
+from hypnic.daemon.detect.sleep import SleepTracker
+from hypnic.daemon.detect.vitals import NO_BREATH, Breath, Heart, VitalsTracker
+from hypnic.daemon.events import EVENT_TYPES, Event
 
-SETTLING_WINDOW_S = 15 * 60.0
-BIG_MOVEMENTS = ("posture_change", "bed_entry")
+JERK_CLUSTER_GAP_S = 300.0
+JERK_CLUSTER_MIN = 3
+#: Breathing followed this poorly while still means restless wakefulness (see ``sleep``).
+IRREGULAR_BREATHING = 0.2
 
 
-@dataclass
-class NightTracker:
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(EVENT_TYPES, 0))
-    samples: int = 0
-    lost_samples: int = 0
-    gaps: int = 0
-    first_t_s: float | None = None
-    last_t_s: float | None = None
-    settling_since_s: float | None = None
+class Night:
+    def __init__(self, plm_rule: str = "aasm", baseline: Baseline | None = None) -> None:
+        self.counts = dict.fromkeys(EVENT_TYPES, 0)
+        self.samples = 0
+        self.lost_samples = 0
+        self.gaps = 0
+        self.first_t_s: float | None = None
+        self.last_t_s: float | None = None
+        self.baseline = baseline
+        self.presence = Presence()
+        self.sleep = SleepTracker()
+        self.vitals = VitalsTracker()
+        self.plm = SeriesTracker(plm_rule)
+        self.jerk_runs = SeriesTracker(plm_rule)
+        self.jerk_clusters = ClusterCounter(JERK_CLUSTER_GAP_S, JERK_CLUSTER_MIN)
+        self.jerks = NightJerks()
+
+    def use(self, plm_rule: str, baseline: Baseline | None) -> None:
+        """New settings: a new series rule applies to movements from now on."""
+        if plm_rule != self.plm.rule:
+            self.plm = SeriesTracker(plm_rule)
+            self.jerk_runs = SeriesTracker(plm_rule)
+        self.baseline = baseline
 
     def observe(self, first_t_s: float, last_t_s: float, n: int) -> None:
         if self.first_t_s is None:
             self.first_t_s = first_t_s
-            self.settling_since_s = first_t_s
         self.last_t_s = last_t_s
         self.samples += n
+        self.presence.observe(first_t_s, last_t_s)
 
-    def is_sleep_start(self, onset_s: float) -> bool:
-        since = self.settling_since_s
-        return since is not None and 0.0 <= onset_s - since <= SETTLING_WINDOW_S
+    def movement(self, event: Event, before_g: F64 | None, after_g: F64 | None,
+                 breath_before: Breath | None = None) -> list[Event]:
+        """A classified movement, decided at the end of its gravity-after window."""
+        return self._finish(self.presence.movement(event, before_g, after_g, breath_before))
 
-    def record(self, event_type: str, offset_s: float) -> None:
-        self.counts[event_type] += 1
-        if event_type in BIG_MOVEMENTS:
-            self.settling_since_s = offset_s
+    def epoch(self, t_s: float, breath: Breath | None, heart: Heart | None,
+              presence_breath: Breath | None, still_gravity_g: F64 | None) -> list[Event]:
+        """Every epoch: the rates of the last minute, where estimated this time (None: not
+        estimated), and ``presence_breath``: of the still signal after a movement that waits
+        for a decision, else the same as ``breath``."""
+        self.vitals.update(t_s, breath, heart)
+        events = self._finish(self.presence.epoch(t_s, presence_breath or NO_BREATH,
+                                                  still_gravity_g))
+        self._sync_stays()
+        if breath is not None:
+            still = breath.swing_ratio == breath.swing_ratio  # not nan: there was still signal
+            self.sleep.breathing_followed = not still or breath.confidence >= IRREGULAR_BREATHING
+        self.sleep.advance(t_s)
+        return events
+
+    def finish(self, breath_after: Breath | None) -> list[Event]:
+        events = self._finish(self.presence.finish(breath_after))
+        if self.last_t_s is not None:
+            self.sleep.finish(self.last_t_s)
+        return events
+
+    def _sync_stays(self) -> None:
+        for change, t_s, entry_s in self.presence.changes:
+            if change == "in":
+                self.sleep.begin(t_s, entry_s)
+            else:
+                self.sleep.end(t_s)
+        self.presence.changes.clear()
+
+    def _finish(self, events: list[Event]) -> list[Event]:
+        out = []
+        for event in events:
+            self._sync_stays()
+            kind = event.type
+            if kind == "jerk":
+                series, _ = self.jerk_runs.add(event.onset_s, event.offset_s)
+                event = replace(
+                    event,
+                    sleep_onset=self.sleep.jerk(event.onset_s),
+                    series=series,
+                    intense=self.baseline is not None and self.baseline.is_intense(event.peak_g),
+                )
+                self.jerk_clusters.add(event.onset_s)
+                self.jerks.add(event.peak_g)
+            elif kind == "limb_movement":
+                series, members = self.plm.add(event.onset_s, event.offset_s)
+                event = replace(event, series=series)
+                if len(members) > 1:  # a series has just formed
+                    self.sleep.series(members[0], event.offset_s)
+                for onset_s in members:
+                    self.sleep.count_if_asleep(onset_s)
+                self.sleep.movement(kind, event.offset_s)
+            elif kind == "posture_change":
+                self.sleep.movement(kind, event.offset_s)
+            self.counts[kind] += 1
+            out.append(event)
+        self._sync_stays()
+        return out
 
     def summary(self) -> dict[str, Any]:
         duration = 0.0
         if self.first_t_s is not None and self.last_t_s is not None:
             duration = self.last_t_s - self.first_t_s
+        p, sl, v = self.presence, self.sleep, self.vitals
+        in_bed_s = p.current_time_in_bed_s
+        asleep_s = sl.asleep_s(self.last_t_s)
+        in_bed = p.in_bed is True
+        longest_run = max((s.count for s in self.jerk_runs.series), default=0)
+        reasons = self.jerks.unusual(self.baseline, in_bed_s / 3600.0, longest_run)
+        moves = self.counts["limb_movement"] + self.counts["posture_change"]
         return {
             "duration_s": round(duration, 3),
             "samples": self.samples,
             "lost_samples": self.lost_samples,
             "gaps": self.gaps,
             "counts": dict(self.counts),
+            "in_bed": p.in_bed,
+            "bed_entry_s": _rounded(p.entry_s),
+            "bed_exit_s": _rounded(p.exit_s),
+            "time_in_bed_s": round(in_bed_s, 1),
+            "sleep_onset_s": _rounded(sl.first_onset_s),
+            "sleep_onset_latency_s": _rounded(sl.first_latency_s, 1),
+            "time_asleep_s": _rounded(asleep_s, 1),
+            "restlessness": _per_hour(moves, in_bed_s),
+            "plm_index": _per_hour(sl.counted_asleep, asleep_s),
+            "plm_series": self.plm.listed(),
+            "plm_rule": self.plm.rule,
+            "jerk_runs": self.jerk_runs.listed(),
+            "jerk_clusters": self.jerk_clusters.clusters,
+            # Rates are someone's in bed: with nobody there, nothing is known of them.
+            "respiration_rate_bpm": v.respiration_rate_bpm if in_bed else None,
+            "respiration_confidence": round(v.breath.confidence, 3) if in_bed else 0.0,
+            "heart_rate_bpm": v.heart_rate_bpm if in_bed else None,
+            "heart_rate_confidence": round(v.heart.confidence, 3) if in_bed else 0.0,
+            "unusual": bool(reasons),
+            "unusual_reasons": reasons,
         }
+
+
+def _per_hour(count: int, seconds: float | None) -> float | None:
+    """``count`` per hour of ``seconds``; None with under a minute to divide by."""
+    if seconds is None or seconds < 60.0:
+        return None
+    return round(count / (seconds / 3600.0), 2)
+
+
+def _rounded(x: float | None, digits: int = 3) -> float | None:
+    return None if x is None else round(x, digits)

@@ -35,11 +35,13 @@ def test_values_are_read_into_typed_sections(tmp_path: Path) -> None:
         write(
             tmp_path,
             '[mqtt]\nhost = "broker.lan"\nport = 8883\ntls = true\n'
-            "[detection]\nsensitivity = 8\nmin_peak_g = 0.01\n[gpio]\nint_pin = 17\n",
+            "[detection]\nsensitivity = 8\nmin_peak_g = 0.01\nplm_rule = \"wasm\"\n"
+            "[gpio]\nint_pin = 17\n",
         )
     )
     assert (c.mqtt.host, c.mqtt.port, c.mqtt.tls) == ("broker.lan", 8883, True)
     assert c.detection.sensitivity == 8 and c.detection.min_peak_g == 0.01
+    assert c.detection.plm_rule == "wasm"
     assert c.gpio.int_pin == 17 and c.gpio.led_pin is None
     assert c.sensor == cfg.SensorConfig()
 
@@ -56,6 +58,7 @@ def test_values_are_read_into_typed_sections(tmp_path: Path) -> None:
         ("[sensor]\naddress = 200", 'sensor.address: expected a 7-bit I2C address (3-119) or "auto", got 200'),
         ('[logging]\nlevel = "loud"', 'logging.level: expected one of "debug", "info", "warning", "error", got "loud"'),
         ('[detection]\nnight_boundary = "25:00"', 'detection.night_boundary: expected a local time "HH:MM", got "25:00"'),
+        ('[detection]\nplm_rule = "icsd"', 'detection.plm_rule: expected one of "aasm", "wasm", got "icsd"'),
         ("[gpio]\nint_pin = 40", 'gpio.int_pin: expected a BCM GPIO number (0-27) or "none", got 40'),
         ('[mqtt]\ntopic_prefix = "a/#"', "mqtt.topic_prefix: expected a topic prefix without spaces"),
         ("mqtt = 3", "mqtt: expected a [mqtt] table, got 3"),

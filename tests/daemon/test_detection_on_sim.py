@@ -96,3 +96,33 @@ def test_onsets_land_within_50_ms_of_the_truth(onset_nights) -> None:
             if e.type == "jerk" and label is not None and label.type == "jerk":
                 errors.append(abs(e.onset_s - label.onset_s))
     assert errors and float(np.median(errors)) <= 0.05 and max(errors) <= 0.1
+
+
+def test_getting_in_and_out_of_bed_are_found_within_5_s() -> None:
+    night = SimulatedNight(seed=41, rate_hz=100.0, duration_s=1800.0, start="evening")
+    events = detect(night)
+    entries = [e for e in events if e.type == "bed_entry"]
+    exits = [e for e in events if e.type == "bed_exit"]
+    assert len(entries) == 1 and abs(entries[0].onset_s - night.bed_entry_s) <= 5.0
+    assert len(exits) == 1 and abs(exits[0].onset_s - night.bed_exit_s) <= 5.0
+    assert not any(e.type == "posture_change" and abs(e.onset_s - night.bed_entry_s) < 15
+                   for e in events)
+
+
+def test_periodic_limb_movements_make_a_series_and_an_index() -> None:
+    # Limb movements only, strong enough to find on an ADXL345: the series is found whole.
+    params = NightParams(jerk_rate_scale=0, posture_rate_scale=0, plm_series_per_8h=(12, 12),
+                         plm_count=(10, 10), limb_peak_g=(0.02, 0.04))
+    night = SimulatedNight(seed=42, rate_hz=100.0, duration_s=5400.0, start="onset",
+                           params=params)
+    detector = Detector()
+    n = int(60 * night.rate_hz)
+    for first in range(0, night.n_samples, n):
+        t, acc = night.render(first, min(n, night.n_samples - first))
+        detector.feed(Block(t, acc, night.true_rate_hz))
+    detector.finish()
+    truth = [e for e in night.truth if e.type == "limb_movement" and e.series is not None]
+    assert len(truth) >= 8
+    s = detector.summary()
+    assert s["plm_series"] and sum(x["count"] for x in s["plm_series"]) >= 0.8 * len(truth)
+    assert s["plm_index"] is not None and s["plm_index"] > 0

@@ -79,11 +79,12 @@ def test_quiet_breathing_gives_no_events() -> None:
 
 
 def test_a_gap_is_not_a_jerk() -> None:
-    # Twenty seconds lost to a FIFO overrun, and the chip came back with a different offset.
+    # Twenty seconds lost to a FIFO overrun, and the chip came back with a different offset
+    # (a large one: a weak step that tilts gravity would not be the sleeper's anyway).
     t, acc = quiet_bed(120.0)
     keep = (t < 50.0) | (t >= 70.0)
     t, acc = t[keep], acc[keep].copy()
-    acc[t >= 70.0] += [0.02, -0.015, 0.01]
+    acc[t >= 70.0] += [0.06, -0.045, 0.03]
     gaps = np.zeros(len(t), bool)
     gaps[np.searchsorted(t, 70.0)] = True
     assert run(t, acc, 1000, gaps) == []
@@ -172,3 +173,28 @@ def test_merged_jerks_keep_the_first_onset() -> None:
     add_jerk(t, acc, 60.9, 0.06)  # close enough to merge, and a little stronger
     events = run(t, acc, 4096)
     assert events and abs(events[0].onset_s - 60.0) <= 0.05
+
+
+def test_remeasuring_the_noise_floor_forgets_it_and_learns_it_again() -> None:
+    from hypnic.daemon.detect.floor import UPDATE_FRAMES, WARMUP_FRAMES
+
+    rate = 200.0
+    rng = np.random.default_rng(5)
+    detector = Detector()
+    n = int(rate * 120)
+
+    def block(first: int, count: int, sigma_g: float) -> Block:
+        t = np.arange(first, first + count) / rate
+        acc = rng.normal(0.0, sigma_g, (count, 3)) + np.array([0.0, 0.0, 1.0])
+        return Block(t, acc, rate)
+
+    detector.feed(block(0, n, 0.002))
+    quiet = detector.noise_floor_g
+    assert quiet is not None
+    detector.remeasure_noise_floor()
+    assert detector.noise_floor_g is None  # unknown: nothing is detected meanwhile
+    # After enough frames of a noisier sensor, the floor is learnt again, and higher.
+    frames_s = 2.0 * (WARMUP_FRAMES + 2 * UPDATE_FRAMES)
+    detector.feed(block(n, int(rate * frames_s), 0.006))
+    again = detector.noise_floor_g
+    assert again is not None and again > 2 * quiet

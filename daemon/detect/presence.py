@@ -1,0 +1,242 @@
+"""Is someone in bed? Bed entry and exit from big movements, the tilt they leave and breathing.
+
+An empty bed gives the sensor only its own noise and the room's vibration; a person lying on
+it adds breathing (a slow swing of the gravity vector, see ``vitals``) and the weight that
+tilts the mattress under the sensor by a degree or more. So:
+
+- Breathing evidence, every epoch: *breathing* when the slow swing is well above sensor noise
+  and periodic (swing ratio >= 1.6 and autocorrelation >= 0.35), *absent* when it is at the
+  noise (ratio <= 1.35, autocorrelation < 0.3), otherwise (or while moving) no vote. While a
+  big movement waits for a decision, only the still signal after it votes.
+- At the start nobody knows: two breathing epochs in a row say "in bed" (since the start),
+  two absent ones say "empty".
+- After that only a big movement (one classed as a posture change) can change the state, so a
+  quiet sleeper never "leaves" the bed. From empty, it is a bed entry at once if it left the
+  surface tilted away from the empty bed's tilt by ``ENTRY_TILT_DEG``; otherwise it waits for
+  the breathing after it (breathing: entry; absent: it was something else, and is not
+  reported). From in bed, a big movement that leaves the tilt away from the empty bed's (when
+  that is known) is an ordinary posture change. One that brings it back to within
+  ``EXIT_MATCH_DEG`` (an empty mattress returns to its own tilt within a few hundredths of a
+  degree) waits for the breathing after it: absent, or no still signal before the stream
+  ends, makes it a bed exit; breathing, a posture change. With no empty bed's tilt known (the
+  stream began with someone in bed), two absent epochs make it an exit, one breathing epoch
+  a posture change.
+- Jerks and limb movements in an empty bed are not a sleeper's (a footstep, a door, a pet) and
+  are dropped; while the state is still unknown they wait for it.
+
+A movement that waits is reported once decided, so it can come out up to two minutes late and
+after later events; its times are those of the movement.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from hypnic.daemon.detect.filters import F64
+from hypnic.daemon.detect.vitals import Breath
+from hypnic.daemon.events import Event
+
+BREATHING_RATIO = 1.6
+BREATHING_CONFIDENCE = 0.35
+ABSENT_RATIO = 1.35
+ABSENT_CONFIDENCE = 0.3
+ENTRY_TILT_DEG = 0.5
+EXIT_MATCH_DEG = 0.15
+#: An exit must also move the tilt at least this much.
+EXIT_TILT_DEG = 0.4
+#: A movement still undecided this long after it ended is taken as it was classified.
+WAIT_MAX_S = 120.0
+
+
+@dataclass
+class _Waiting:
+    event: Event
+    #: What the movement becomes on breathing evidence, and on absence evidence (None: drop).
+    if_breathing: str | None
+    if_absent: str | None
+    gravity_after_g: F64 | None = None
+    absent_votes: int = 0
+    absent_needed: int = 2
+    #: At the end of the stream with no evidence either way: take it as a bed exit.
+    exit_if_unsure: bool = False
+
+
+class Presence:
+    def __init__(self) -> None:
+        self.in_bed: bool | None = None
+        self.entry_s: float | None = None
+        self.exit_s: float | None = None
+        #: Start of the current stay in bed, for the time in bed.
+        self.since_s: float | None = None
+        self.time_in_bed_s = 0.0
+        self.empty_gravity_g: F64 | None = None
+        self._votes: list[int] = []
+        self._waiting: list[_Waiting] = []
+        self._first_t_s: float | None = None
+        self._last_t_s: float | None = None
+        #: Stays in bed beginning ("in") or ending ("out"): (change, time, bed entry onset or
+        #: None), for the sleep tracker to read.
+        self.changes: list[tuple[str, float, float | None]] = []
+
+    def observe(self, first_t_s: float, last_t_s: float) -> None:
+        if self._first_t_s is None:
+            self._first_t_s = first_t_s
+        self._last_t_s = last_t_s
+
+    @property
+    def current_time_in_bed_s(self) -> float:
+        extra = 0.0
+        if self.in_bed and self.since_s is not None and self._last_t_s is not None:
+            extra = max(0.0, self._last_t_s - self.since_s)
+        return self.time_in_bed_s + extra
+
+    @property
+    def waiting_since_s(self) -> float | None:
+        """End of the latest movement waiting for breathing evidence (None if none waits)."""
+        big = [w.event.offset_s for w in self._waiting if w.event.type == "posture_change"]
+        return max(big) if big else None
+
+    def movement(self, event: Event, before_g: F64 | None, after_g: F64 | None,
+                 breath_before: Breath | None = None) -> list[Event]:
+        """A classified movement: what to report now (maybe re-typed), or hold it.
+        ``breath_before``: breathing of the still signal before it (used while the state is
+        unknown)."""
+        big = event.type == "posture_change"
+        if not big:
+            if self.in_bed is None:
+                self._waiting.append(_Waiting(event, event.type, None))
+            return [event] if self.in_bed else []
+        if self.in_bed is None:
+            # Absent breathing before it: a bed entry if breathing follows.
+            empty_before = -1 in self._votes or (
+                breath_before is not None and _vote(breath_before) == -1)
+            became = "bed_entry" if empty_before else "posture_change"
+            self._waiting.append(_Waiting(event, became, None, after_g))
+            return []
+        if self.in_bed is False:
+            tilt = _angle_deg(self.empty_gravity_g, after_g)
+            if tilt is not None and tilt >= ENTRY_TILT_DEG:
+                return [self._enter(event)]
+            self._waiting.append(_Waiting(event, "bed_entry", None, after_g))
+            return []
+        back = _angle_deg(self.empty_gravity_g, after_g)
+        moved = _angle_deg(before_g, after_g)
+        tilted_back = back is not None and back <= EXIT_MATCH_DEG \
+            and (moved or 0.0) >= EXIT_TILT_DEG
+        if back is not None and not tilted_back:
+            # The empty bed's tilt is known and this is not it: still in bed, however faint
+            # the breathing (a light breather on a noisy sensor can seem absent).
+            return [event]
+        # Back at the empty bed's tilt: one absent vote (or none coming before the end) is
+        # enough; with no tilt to go by, it takes two.
+        self._waiting.append(_Waiting(event, "posture_change", "bed_exit", after_g,
+                                      absent_needed=1 if tilted_back else 2,
+                                      exit_if_unsure=tilted_back))
+        return []
+
+    def epoch(self, t_s: float, breath: Breath, still_gravity_g: F64 | None) -> list[Event]:
+        """Breathing evidence (of the whole last minute, or, while a big movement waits, of
+        the still signal after it); returns the movements now decided."""
+        vote = _vote(breath)
+        if self.in_bed is None and vote:
+            self._votes = [*self._votes[-1:], vote]
+            if self._votes == [1, 1] and self.waiting_since_s is None:
+                self.in_bed, self.since_s = True, self._first_t_s
+                self.changes.append(("in", self._first_t_s or t_s, None))
+            elif self._votes == [-1, -1]:
+                self.in_bed = False
+                self.empty_gravity_g = still_gravity_g
+        elif self.in_bed is False and vote == -1 and still_gravity_g is not None \
+                and not self._waiting:
+            self.empty_gravity_g = still_gravity_g
+        return self._decide(t_s, vote)
+
+    def finish(self, breath_after: Breath | None) -> list[Event]:
+        """End of the stream: a last look at what still waits, with whatever still signal
+        followed it (one vote is enough now). If it is still not known whether anyone was
+        in bed, the movements are reported as they were classified."""
+        vote = _vote(breath_after) if breath_after is not None else 0
+        out: list[Event] = []
+        for w in self._waiting:
+            if vote == -1 and w.if_absent is not None:
+                out.append(self._apply(w.if_absent, w))
+            elif vote == 1 and w.if_breathing is not None:
+                out.append(self._apply(w.if_breathing, w))
+            elif vote == 0 and w.exit_if_unsure:
+                out.append(self._apply("bed_exit", w))
+            elif self.in_bed is not False and w.if_breathing == w.event.type:
+                # Never decided: reported as it was classified, unless the bed is empty.
+                out.append(w.event)
+        self._waiting = []
+        return out
+
+    def _decide(self, t_s: float, vote: int) -> list[Event]:
+        out: list[Event] = []
+        keep: list[_Waiting] = []
+        for w in self._waiting:
+            kind: str | None = w.event.type
+            decided = False
+            if w.event.type != "posture_change":
+                decided = self.in_bed is not None
+                kind = w.event.type if self.in_bed else None
+            elif vote == 1:
+                decided, kind = True, w.if_breathing
+            elif vote == -1:
+                w.absent_votes += 1
+                if w.if_absent is None or w.absent_votes >= w.absent_needed:
+                    decided, kind = True, w.if_absent
+            if not decided and t_s - w.event.offset_s > WAIT_MAX_S:
+                decided = True
+                kind = "posture_change" if self.in_bed else None
+            if not decided:
+                keep.append(w)
+            elif kind is not None:
+                out.append(self._apply(kind, w))
+        self._waiting = keep
+        return out
+
+    def _apply(self, kind: str, w: _Waiting) -> Event:
+        if kind == "bed_entry":
+            return self._enter(w.event)
+        if kind == "bed_exit":
+            return self._leave(w.event, w.gravity_after_g)
+        return replace(w.event, type=kind)
+
+    def _enter(self, event: Event) -> Event:
+        self.in_bed, self.entry_s, self.since_s = True, event.onset_s, event.onset_s
+        self._votes = []
+        self.changes.append(("in", event.offset_s, event.onset_s))
+        return replace(event, type="bed_entry")
+
+    def _leave(self, event: Event, after_g: F64 | None) -> Event:
+        if self.since_s is not None:
+            self.time_in_bed_s += max(0.0, event.onset_s - self.since_s)
+        self.in_bed, self.exit_s, self.since_s = False, event.onset_s, None
+        if after_g is not None:
+            self.empty_gravity_g = after_g
+        self.changes.append(("out", event.onset_s, None))
+        return replace(event, type="bed_exit")
+
+
+def _vote(breath: Breath) -> int:
+    ratio, confidence = breath.swing_ratio, breath.confidence
+    if math.isnan(ratio):
+        return 0
+    if ratio >= BREATHING_RATIO and confidence >= BREATHING_CONFIDENCE:
+        return 1
+    if ratio <= ABSENT_RATIO and confidence < ABSENT_CONFIDENCE:
+        return -1
+    return 0
+
+
+def _angle_deg(a: F64 | None, b: F64 | None) -> float | None:
+    if a is None or b is None:
+        return None
+    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+    if na == 0.0 or nb == 0.0:
+        return None
+    cos = max(-1.0, min(1.0, float(np.dot(a, b)) / (na * nb)))
+    return math.degrees(math.acos(cos))

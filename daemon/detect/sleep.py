@@ -1,0 +1,192 @@
+"""When did the sleeper fall asleep? A causal estimate of sleep onset, as actigraphy makes it.
+
+Under the mattress the clearest signs of falling asleep are that the body goes still and that
+the transition itself often brings hypnic jerks (sleep starts). The estimate, for each stay
+in bed:
+
+1. Quiescence. The candidate sleep period starts at the end of the last big movement (getting
+   in, turning over) that came before the provisional onset: like actigraphy's "first
+   minutes of immobility" rule, turning about means still awake. Limb movements do not
+   count, as they come in sleep too (periodic ones mostly do), nor does turning over after
+   the provisional onset (people turn in their sleep).
+2. The sleep-start cluster. Jerks that come within 40 min of the start of that stillness open
+   the wake-to-sleep transition; each jerk within 8 min of the one before, and within 20 min
+   of the first, extends it (the transition takes minutes, not half an hour). Sleep onset is
+   put 2 min before the cluster's last jerk (sleep starts crowd the last minutes before sleep
+   and spill a little past it), and the transition closes 8 min after that jerk.
+3. Without jerks, onset is 3 min into the stillness but no sooner than a typical latency
+   after getting into bed: 20 min the first time (healthy adults fall asleep 10-30 min after
+   lying down), 10 min after getting back into bed in the night. A periodic limb movement
+   series is a sign of sleep: onset is then no later than its first movement, and is decided
+   at once. Otherwise it is decided 40 min into the stillness, when no sleep-start cluster
+   can still come.
+4. Breathing regularity (``vitals``) gates the decision: onset is not declared while breathing
+   cannot be followed at all, which in a real bedroom marks wakeful restlessness. (The
+   simulated sleeper breathes equally regularly awake and asleep, so there it never delays.)
+
+A jerk is a *sleep start* (``Event.sleep_onset``) when it comes while the transition is open:
+in bed, before the onset has been decided, or within 3 min after the onset. Jerks after that
+are jerks during sleep. After getting out and back into bed the transition opens again.
+
+Time asleep is the time in bed after each stay's sleep onset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FIRST_JERK_WINDOW_S = 40 * 60.0
+CHAIN_GAP_S = 8 * 60.0
+CLUSTER_SPAN_S = 20 * 60.0
+ONSET_BEFORE_LAST_JERK_S = 2 * 60.0
+SLEEP_START_AFTER_ONSET_S = 3 * 60.0
+FALLBACK_QUIET_S = 3 * 60.0
+TYPICAL_LATENCY_S = 20 * 60.0
+RETURN_LATENCY_S = 10 * 60.0
+MAX_PENDING = 1000
+
+
+@dataclass
+class Stay:
+    """One stay in bed."""
+
+    start_s: float
+    entry_s: float | None
+    quiet_s: float
+    latency_s: float = TYPICAL_LATENCY_S
+    series_s: float | None = None
+    first_jerk_s: float | None = None
+    last_jerk_s: float | None = None
+    onset_s: float | None = None
+    end_s: float | None = None
+
+
+class SleepTracker:
+    def __init__(self) -> None:
+        self.stay: Stay | None = None
+        self.first_onset_s: float | None = None
+        self.first_latency_s: float | None = None
+        self._asleep_closed_s = 0.0
+        self.breathing_followed = True
+        #: Things (periodic limb movements) counted because they came while asleep.
+        self.counted_asleep = 0
+        self._pending: list[float] = []
+
+    def begin(self, t_s: float, entry_s: float | None) -> None:
+        """A stay in bed begins (``entry_s``: the bed entry's onset, None if in bed from the
+        start of monitoring)."""
+        latency = TYPICAL_LATENCY_S if self.first_onset_s is None else RETURN_LATENCY_S
+        self.stay = Stay(start_s=t_s, entry_s=entry_s, quiet_s=t_s, latency_s=latency)
+
+    def end(self, t_s: float) -> None:
+        stay = self.stay
+        if stay is None:
+            return
+        self._decide(t_s, final=True)
+        if stay.onset_s is not None:
+            self._asleep_closed_s += max(0.0, t_s - stay.onset_s)
+        self.stay = None
+        self._pending = []
+
+    def movement(self, kind: str, offset_s: float) -> None:
+        """A limb movement or posture change ended at ``offset_s``."""
+        stay = self.stay
+        if stay is None or stay.onset_s is not None:
+            return
+        self._decide(offset_s)
+        if stay.onset_s is not None:
+            return
+        if kind == "posture_change" and offset_s < self._provisional(stay):
+            stay.quiet_s = max(stay.quiet_s, offset_s)
+            stay.first_jerk_s = stay.last_jerk_s = stay.series_s = None
+
+    def series(self, first_onset_s: float, now_s: float) -> None:
+        """A periodic limb movement series has formed, its first movement at
+        ``first_onset_s``: a sign of sleep."""
+        stay = self.stay
+        if stay is None or stay.onset_s is not None or first_onset_s < stay.quiet_s:
+            return
+        stay.series_s = first_onset_s if stay.series_s is None else min(stay.series_s,
+                                                                         first_onset_s)
+        if stay.last_jerk_s is None:
+            self._decide(now_s, final=True)
+
+    def jerk(self, onset_s: float) -> bool:
+        """A jerk: is it a sleep start?"""
+        stay = self.stay
+        if stay is None:
+            return False
+        self._decide(onset_s)
+        if stay.onset_s is not None:
+            return onset_s <= stay.onset_s + SLEEP_START_AFTER_ONSET_S
+        if stay.first_jerk_s is None:
+            if onset_s - stay.quiet_s > FIRST_JERK_WINDOW_S:
+                return False
+            stay.first_jerk_s = onset_s
+        if onset_s - stay.first_jerk_s > CLUSTER_SPAN_S:
+            return False
+        stay.last_jerk_s = onset_s
+        return True
+
+    def count_if_asleep(self, t_s: float) -> None:
+        """Count something that happened at ``t_s`` if it was during sleep (known once the
+        onset is decided, so until then it waits)."""
+        stay = self.stay
+        if stay is None or t_s < stay.start_s:
+            return
+        if stay.onset_s is None:
+            if len(self._pending) < MAX_PENDING:
+                self._pending.append(t_s)
+        elif t_s >= stay.onset_s:
+            self.counted_asleep += 1
+
+    def advance(self, t_s: float) -> None:
+        """Time has reached ``t_s``: decide the onset if it is due."""
+        self._decide(t_s)
+
+    def finish(self, t_s: float) -> None:
+        if self.stay is not None:
+            self._decide(t_s, final=True)
+
+    def asleep_s(self, now_s: float | None) -> float | None:
+        """Time asleep so far (None before any onset)."""
+        if self.first_onset_s is None:
+            return None
+        current = 0.0
+        stay = self.stay
+        if stay is not None and stay.onset_s is not None and now_s is not None:
+            current = max(0.0, now_s - stay.onset_s)
+        return self._asleep_closed_s + current
+
+    @staticmethod
+    def _provisional(stay: Stay) -> float:
+        """The onset as things stand."""
+        if stay.last_jerk_s is not None:
+            return max(stay.quiet_s, stay.last_jerk_s - ONSET_BEFORE_LAST_JERK_S)
+        onset = stay.quiet_s + FALLBACK_QUIET_S
+        if stay.entry_s is not None:
+            onset = max(onset, stay.entry_s + stay.latency_s)
+        if stay.series_s is not None:
+            onset = max(stay.quiet_s, min(onset, stay.series_s))
+        return onset
+
+    def _decide(self, t_s: float, final: bool = False) -> None:
+        stay = self.stay
+        if stay is None or stay.onset_s is not None:
+            return
+        onset = self._provisional(stay)
+        if stay.last_jerk_s is not None:
+            due = stay.last_jerk_s + CHAIN_GAP_S
+        else:
+            due = stay.quiet_s + FIRST_JERK_WINDOW_S
+        if not (t_s >= due or (final and t_s >= onset)):
+            return
+        if not (self.breathing_followed or final):
+            return
+        stay.onset_s = onset
+        self.counted_asleep += sum(1 for t in self._pending if t >= onset)
+        self._pending = []
+        if self.first_onset_s is None:
+            self.first_onset_s = onset
+            start = stay.entry_s if stay.entry_s is not None else stay.start_s
+            self.first_latency_s = max(0.0, onset - start) if stay.entry_s is not None else None

@@ -1,0 +1,316 @@
+"""Breathing and heart rate from the still stretches of the block stream.
+
+At most every 20 s (an *epoch*; see ``Detector._epoch`` for when each is skipped) a rate is
+estimated from the last minute (breathing) or half minute (heart), using only its still
+stretches: at least a second away from any movement, each at least 6 s long, 30 s (15 s for
+the heart) in all.
+
+Respiration. Breathing tilts the mattress under the sensor by hundredths of a degree and
+lifts it by a millimetre or so: a slow swing of the gravity vector along one direction. The
+block means are averaged to 5 Hz, each still stretch detrended on its own, whitened by the
+sensor's noise (estimated from the block-to-block steps, axis by axis) and projected on their
+principal axis (the direction that stands out from the noise most, whatever way the sensor is
+mounted); the breathing period is the first autocorrelation peak between 2 and 10 s (6-30
+breaths/min) nearly as high as the highest, refined by a parabola through it. The
+autocorrelation counts only pairs of still rows, so the gaps movements leave do not bias it.
+Its height (0-1) is the confidence: noise gives low, scattered peaks, a steady breather a peak
+near 1. ``presence`` also gets the swing ratio: the projected power against what the sensor's
+noise alone would give (about 1 in an empty bed).
+
+Heart rate. Each heartbeat jolts the body and rings the mattress at 5-10 Hz for a few tenths
+of a second (the ballistocardiogram). The amplitude of the 4-15 Hz band, smoothed over 0.14 s,
+rises with each beat; the beat period is found in it the same way, between 0.5 and 1.5 s
+(40-120 bpm). Under a noisy sensor (ADXL345-class) the beats drown and the confidence stays
+low; an ADXL355-class sensor hears them well.
+
+A rate is published when its confidence is high enough (``*_PUBLISH``) and one of the two
+estimates before it agrees; otherwise the night summary says None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hypnic.daemon.detect.filters import F64
+
+EPOCH_S = 20.0
+RESP_WINDOW_S = 60.0
+RESP_MIN_S = 30.0
+#: Rows per second of the breathing stream.
+SLOW_RATE_HZ = 5.0
+RESP_PERIOD_S = (2.0, 10.0)
+HEART_WINDOW_S = 45.0
+HEART_MIN_S = 15.0
+HEART_PERIOD_S = (0.5, 1.5)
+HEART_SMOOTH_S = 0.14
+#: Rows this close to a movement are left out; still stretches shorter than this are too.
+MOVE_MARGIN_S = 1.0
+MIN_SEGMENT_S = 6.0
+#: An earlier autocorrelation peak this close to the highest is taken as the period.
+FIRST_PEAK_MARGIN = 0.15
+#: A rate is published when its confidence reaches this and one of the two estimates before
+#: it agrees within ``*_AGREE_BPM``: noise gives scattered rates.
+RESP_PUBLISH = 0.5
+HEART_PUBLISH = 0.17
+RESP_AGREE_BPM = 1.5
+HEART_AGREE_BPM = 3.0
+#: ... and, for the heart, one of the last ten estimates reached this (the sensor hears it).
+HEART_AUDIBLE = 0.24
+#: While moving, the last published rate stands this long.
+STALE_S = 60.0
+
+
+@dataclass(frozen=True)
+class Breath:
+    rate_bpm: float | None
+    confidence: float
+    #: Power of the slow swing against sensor noise alone (about 1 with nobody in bed).
+    swing_ratio: float
+
+
+@dataclass(frozen=True)
+class Heart:
+    rate_bpm: float | None
+    confidence: float
+
+
+NO_BREATH = Breath(None, 0.0, float("nan"))
+NO_HEART = Heart(None, 0.0)
+
+
+def still_segments(t_s: F64, moving: F64, period_s: float, margin: int,
+                   min_len: int) -> list[tuple[int, int]]:
+    """The still stretches of a window, as (start, end) row ranges: rows at least ``margin``
+    rows from any moving one, after the last gap, at least ``min_len`` rows long."""
+    n = len(t_s)
+    start = 0
+    jumps = np.flatnonzero(np.diff(t_s) > 2.5 * period_s)
+    if len(jumps):
+        start = int(jumps[-1]) + 1
+    if not moving[start:].any():
+        return [(start, n)] if n - start >= min_len else []
+    moved = np.concatenate([[0], np.cumsum(moving > 0)])
+    lo = np.clip(np.arange(n) - margin, 0, n)
+    hi = np.clip(np.arange(n) + margin + 1, 0, n)
+    still = moved[hi] == moved[lo]
+    still[:start] = False
+    edges = np.flatnonzero(np.diff(np.concatenate([[False], still, [False]]).astype(np.int8)))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)
+            if b - a >= min_len]
+
+
+#: Columns of a breathing row: mean acceleration (3), moving (1) or not (0).
+ROW_MEAN = slice(0, 3)
+ROW_MOVING = 3
+
+
+@dataclass(frozen=True)
+class BreathingRows:
+    """Blocks averaged in groups of ``group`` (about 5 a second), each row stamped with its
+    last block's time, and the sensor noise of one block (covariance, 3 x 3, from the
+    block-to-block steps of still blocks: breathing barely moves in 20 ms)."""
+
+    t_s: F64
+    rows: F64
+    noise_cov: F64
+    group: int
+
+    def __len__(self) -> int:
+        return len(self.t_s)
+
+
+def breathing_rows(t_s: F64, mean_g: F64, moving: F64, index: F64,
+                   group: int) -> BreathingRows:
+    """Groups are counted by block index, so a row is the same whichever window it was taken
+    from; steps across a gap (a jump in the index) are not noise."""
+    n = len(t_s)
+    if n < 2:
+        return BreathingRows(np.zeros(0), np.zeros((0, 4)), np.zeros((3, 3)), group)
+    axes = np.array(mean_g.T)  # (3, n), contiguous: the sums below run along rows
+    d = axes[:, 1:] - axes[:, :-1]
+    steady = (index[1:] - index[:-1] == 1) & (moving[1:] == 0) & (moving[:-1] == 0)
+    steps = np.array(d[:, steady])  # a fresh copy: the same sums at the same alignment
+    noise = steps @ steps.T / (2.0 * max(1, steps.shape[1]))
+    group_id = index // group
+    starts = np.concatenate([[0], np.flatnonzero(group_id[1:] != group_id[:-1]) + 1])
+    ends = np.concatenate([starts[1:], [n]])
+    rows = np.empty((len(starts), 4))
+    rows[:, ROW_MEAN] = (np.add.reduceat(axes, starts, axis=1) / (ends - starts)).T
+    rows[:, ROW_MOVING] = np.maximum.reduceat(moving, starts)
+    return BreathingRows(t_s[ends - 1], rows, noise, group)
+
+
+def _power(x: F64) -> F64:
+    return np.asarray(x[:, 0] * x[:, 0] + x[:, 1] * x[:, 1] + x[:, 2] * x[:, 2])
+
+
+def respiration(data: BreathingRows, shortest_s: float | None = None) -> Breath:
+    """Breathing rate from breathing rows (oldest first), using their still parts (at least
+    ``shortest_s`` of them, RESP_MIN_S unless given)."""
+    t_s, rows = data.t_s, data.rows
+    n = len(t_s)
+    if n < 4:
+        return NO_BREATH
+    dt = (t_s[-1] - t_s[0]) / (n - 1)
+    segments = still_segments(t_s, rows[:, ROW_MOVING], dt, round(MOVE_MARGIN_S / dt),
+                              round(MIN_SEGMENT_S / dt))
+    used = sum(b - a for a, b in segments)
+    if used * dt < (RESP_MIN_S if shortest_s is None else shortest_s):
+        return NO_BREATH
+    x = np.zeros((3, n))
+    weight = np.zeros(n)
+    for a, b in segments:
+        # Each still stretch separately: a movement between two may have shifted gravity.
+        seg = np.array(rows[a:b, ROW_MEAN].T)
+        k = np.arange(b - a, dtype=np.float64) - (b - a - 1) / 2.0
+        seg -= seg.mean(axis=1, keepdims=True)
+        seg -= np.outer((seg @ k) / (k @ k), k)
+        x[:, a:b] = seg
+        weight[a:b] = 1.0
+    # Sensor noise per row: the block's noise (axes may differ, and often do) over the blocks
+    # in a row. The signal is whitened by it, so the principal axis is the direction that
+    # stands out from noise most and the swing ratio is about 1 for noise alone whatever
+    # the chip.
+    scale, axes = np.linalg.eigh(data.noise_cov / data.group)
+    if scale[0] <= 0:
+        return NO_BREATH
+    whiten = (axes / np.sqrt(scale)).T  # rows: noise axes, scaled to unit noise
+    xw = whiten @ x
+    _, vectors = np.linalg.eigh(xw @ xw.T)
+    p = vectors[:, -1] @ xw
+    ratio = float(p @ p) / used
+    lag, peak = _period(p, weight, dt, RESP_PERIOD_S)
+    if lag is None:
+        return Breath(None, 0.0, ratio)
+    return Breath(60.0 / lag, max(0.0, peak), ratio)
+
+
+def heart_rate(t_s: F64, bcg_g2: F64, moving: F64) -> Heart:
+    """Heart rate from the per-block power of the heartbeat band, using its still parts."""
+    n = len(t_s)
+    if n < 4:
+        return NO_HEART
+    dt = (t_s[-1] - t_s[0]) / (n - 1)
+    w = max(1, round(HEART_SMOOTH_S / dt))
+    segments = still_segments(t_s, moving, dt, round(MOVE_MARGIN_S / dt) + w,
+                              round(MIN_SEGMENT_S / dt))
+    used = sum(b - a for a, b in segments)
+    if used * dt < HEART_MIN_S:
+        return NO_HEART
+    # The beat's envelope: the band's amplitude smoothed over about 0.14 s, then every
+    # second value of it (25 a second are plenty for a beat's shape and make the rest cheaper).
+    amplitude = np.concatenate([[0.0], np.cumsum(np.sqrt(bcg_g2))])
+    smooth = np.zeros(n)
+    smooth[w // 2 : w // 2 + n - w + 1] = (amplitude[w:] - amplitude[:-w]) / w
+    x = np.zeros(n)
+    weight = np.zeros(n)
+    for a, b in segments:
+        x[a:b] = smooth[a:b] - smooth[a:b].mean()
+        weight[a:b] = 1.0
+    half = n // 2 * 2
+    lag, peak = _period(x[n - half :: 2], weight[n - half :: 2], 2 * dt, HEART_PERIOD_S)
+    if lag is None:
+        return Heart(None, 0.0)
+    return Heart(60.0 / lag, max(0.0, peak))
+
+
+def _period(x: F64, weight: F64, dt: float,
+            period_s: tuple[float, float]) -> tuple[float | None, float]:
+    """The lag of the highest autocorrelation peak within ``period_s`` (refined by a parabola
+    through the peak) and the peak's height (1 for a perfectly periodic signal).
+
+    ``x`` is zero where ``weight`` is 0 (rows left out); each lag's sum is divided by how many
+    pairs of rows it had, so gaps left by movements do not bias it."""
+    lo = max(1, int(np.floor(period_s[0] / dt)))
+    hi = int(np.ceil(period_s[1] / dt)) + 1
+    n = len(x)
+    if n < 2 * hi:
+        return None, 0.0
+    # Lags 0 .. hi + 1 of the first ``length`` rows against the rest (fresh copies: the same
+    # numbers at the same alignment give the same sums wherever the window lay in memory).
+    length = n - hi - 1
+    x = np.array(x, dtype=np.float64)
+    acf = np.correlate(x, x[:length], mode="valid")
+    if weight.all():
+        pairs = np.full(hi + 2, float(length))
+    else:
+        weight = np.array(weight, dtype=np.float64)
+        pairs = np.correlate(weight, weight[:length], mode="valid")
+    if acf[0] <= 0 or pairs.min() < 0.25 * length:
+        return None, 0.0
+    r = (acf[lo - 1 :] / pairs[lo - 1 :]) / (acf[0] / pairs[0])
+    inner = r[1:-1]
+    is_peak = (inner >= r[:-2]) & (inner > r[2:])
+    peaks = np.flatnonzero(is_peak)
+    if len(peaks) == 0:
+        return None, 0.0
+    # A periodic signal repeats at every multiple of its period: take the first peak that is
+    # nearly as high as the highest, not a multiple that noise happened to favour.
+    best = float(inner[peaks].max())
+    j = int(peaks[np.flatnonzero(inner[peaks] >= best - FIRST_PEAK_MARGIN)[0]])
+    a, b, c = r[j], r[j + 1], r[j + 2]
+    denom = a - 2 * b + c
+    shift = 0.5 * (a - c) / denom if denom < 0 else 0.0
+    lag = (lo + j + shift) * dt
+    if not period_s[0] <= lag <= period_s[1]:
+        return None, 0.0
+    return lag, min(1.0, float(b - 0.25 * (a - c) * shift))
+
+
+class VitalsTracker:
+    """The latest estimates, and what of them may be published."""
+
+    def __init__(self) -> None:
+        self.breath = NO_BREATH
+        self.heart = NO_HEART
+        self.t_s: float | None = None
+        self._breathing = _Publisher(RESP_PUBLISH, RESP_AGREE_BPM)
+        self._heart = _Publisher(HEART_PUBLISH, HEART_AGREE_BPM, HEART_AUDIBLE)
+
+    def update(self, t_s: float, breath: Breath | None, heart: Heart | None) -> None:
+        """New estimates (None: not estimated this epoch, the last one stands)."""
+        self.t_s = t_s
+        if breath is not None:
+            self.breath = breath
+            self._breathing.update(t_s, breath.rate_bpm, breath.confidence)
+        if heart is not None:
+            self.heart = heart
+            self._heart.update(t_s, heart.rate_bpm, heart.confidence)
+
+    @property
+    def respiration_rate_bpm(self) -> float | None:
+        return self._breathing.value
+
+    @property
+    def heart_rate_bpm(self) -> float | None:
+        return self._heart.value
+
+
+class _Publisher:
+    """Publishes a rate when it is confident and agrees with one of the two estimates before
+    it, and (if ``audible`` is given) one of the last ten estimates was at least that
+    confident, which noise hardly ever is; while a movement leaves too little still signal
+    for an estimate, the last published rate stands for up to ``STALE_S``."""
+
+    def __init__(self, needed: float, agree_bpm: float, audible: float = 0.0) -> None:
+        self.needed = needed
+        self.agree_bpm = agree_bpm
+        self.audible = audible
+        self.value: float | None = None
+        self._value_t_s = -np.inf
+        self._previous: list[float | None] = [None, None]
+        self._confidences: list[float] = []
+
+    def update(self, t_s: float, rate: float | None, confidence: float) -> None:
+        self._confidences = [*self._confidences[-9:], confidence]
+        candidate = rate if rate is not None and confidence >= 0.8 * self.needed else None
+        confirmed = candidate is not None and confidence >= self.needed and any(
+            p is not None and abs(p - candidate) <= self.agree_bpm for p in self._previous
+        ) and max(self._confidences) >= self.audible
+        self._previous = [self._previous[-1], candidate]
+        if confirmed and candidate is not None:
+            self.value, self._value_t_s = round(float(candidate), 1), t_s
+        elif rate is not None or t_s - self._value_t_s > STALE_S:
+            self.value = None

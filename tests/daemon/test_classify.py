@@ -1,0 +1,35 @@
+"""Jerk or limb movement, the sleeper's or not: the classification on hand-made movements."""
+
+from __future__ import annotations
+
+import pytest
+from bedsignal import Bed
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_short_limb_movement_is_not_a_jerk(seed: int) -> None:
+    # 0.6 s of leg movement, as strong as a jerk: it wanders over three axes.
+    bed = Bed(120, noise_g=0.0005, seed=seed).breathe(15).limb(60, 0.6, 0.03)
+    events, _, _ = bed.run()
+    assert [e.type for e in events] == ["limb_movement"]
+
+
+@pytest.mark.parametrize("noise_g", [0.0003, 0.003])
+def test_a_jerk_rings_along_one_direction(noise_g: float) -> None:
+    bed = Bed(120, noise_g=noise_g, seed=4).breathe(15).jerk(60, 0.05)
+    events, _, _ = bed.run()
+    assert [e.type for e in events] == ["jerk"]
+    assert abs(events[0].onset_s - 60.0) <= 0.05
+
+
+def test_turning_over_tilts_the_bed() -> None:
+    bed = Bed(120, noise_g=0.0005, seed=5).breathe(15).tilt(60, 1.0, over_s=3, peak_g=0.08)
+    events, _, _ = bed.run()
+    assert [e.type for e in events] == ["posture_change"]
+
+
+def test_a_long_limb_movement_is_one_event() -> None:
+    bed = Bed(120, noise_g=0.003, seed=6).breathe(15).limb(60, 6.0, 0.02)
+    events, _, _ = bed.run()
+    assert [e.type for e in events] == ["limb_movement"]
+    assert abs(events[0].onset_s - 60.0) <= 1.0 and events[0].duration_s >= 3.0

@@ -1,0 +1,196 @@
+"""The night figures on hand-made beds: presence, bed entry and exit, breathing and heart rate,
+sleep starts, what is not the sleeper's, and the contract's summary keys."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import pytest
+from bedsignal import Bed
+
+from hypnic.daemon.detect import Detector, DetectorSettings
+from hypnic.daemon.detect.baseline import Baseline
+from hypnic.drivers.base import Block
+
+#: Every key the detection contract promises in summary().
+CONTRACT_KEYS = {
+    "duration_s", "samples", "lost_samples", "gaps", "counts", "rate_hz", "noise_floor_g",
+    "in_bed", "bed_entry_s", "bed_exit_s", "time_in_bed_s", "sleep_onset_s",
+    "sleep_onset_latency_s", "time_asleep_s", "restlessness", "plm_index", "plm_series",
+    "plm_rule", "jerk_runs", "jerk_clusters", "respiration_rate_bpm", "respiration_confidence",
+    "heart_rate_bpm", "heart_rate_confidence", "unusual", "unusual_reasons",
+}
+
+
+@pytest.fixture(scope="module")
+def evening() -> tuple[list, Detector, list[dict]]:
+    """An empty bed for a minute; getting in (1.5° of tilt); breathing at 15/min and a heart
+    at 62 bpm (an ADXL355's noise); a jerk, a limb movement, turning over, two jerks 0.9 s
+    apart; getting out at 400 s."""
+    bed = Bed(480, noise_g=0.0003, seed=1)
+    bed.breathe(15, start_s=70, end_s=400).heartbeat(62, start_s=70, end_s=400)
+    bed.tilt(60, 1.5, over_s=6, peak_g=0.3)
+    bed.jerk(150, 0.05).limb(200, 3, 0.02).tilt(260, 1.0, over_s=5, peak_g=0.15)
+    bed.jerk(300, 0.08).jerk(300.9, 0.06)
+    bed.tilt(400, -2.5, over_s=5, peak_g=0.3)
+    return bed.run(every_s=10)
+
+
+def test_summary_has_every_contract_key_from_the_start() -> None:
+    detector = Detector()
+    assert set(detector.summary()) == CONTRACT_KEYS
+    assert detector.summary()["in_bed"] is None and detector.summary()["plm_series"] == []
+
+
+def test_getting_in_and_out_are_bed_events(evening) -> None:
+    events, detector, _ = evening
+    assert [e.type for e in events] == [
+        "bed_entry", "jerk", "limb_movement", "posture_change", "jerk", "jerk", "bed_exit"]
+    entry, exit_ = events[0], events[-1]
+    assert abs(entry.onset_s - 60.0) <= 2.0 and abs(exit_.onset_s - 400.0) <= 2.0
+    s = detector.summary()
+    assert s["bed_entry_s"] == round(entry.onset_s, 3)
+    assert s["bed_exit_s"] == round(exit_.onset_s, 3)
+    assert abs(s["time_in_bed_s"] - 340.0) <= 4.0
+    assert set(s) == CONTRACT_KEYS
+
+
+def test_presence_follows_the_bed(evening) -> None:
+    _, _, summaries = evening
+    for s in summaries:
+        # At first it takes two epochs of breathing evidence to know the bed is empty.
+        if s["t_s"] <= 55:
+            assert s["in_bed"] is not True
+        elif 80 <= s["t_s"] <= 395:
+            assert s["in_bed"] is True
+        elif s["t_s"] >= 445:
+            # Getting out is confirmed by the breathing that stops after it (an epoch later).
+            assert s["in_bed"] is False
+
+
+def test_breathing_and_heart_rate_are_published_in_bed_only(evening) -> None:
+    _, _, summaries = evening
+    inside = [s for s in summaries if 160 <= s["t_s"] <= 395]
+    assert all(s["respiration_rate_bpm"] is not None for s in inside)
+    assert all(abs(s["respiration_rate_bpm"] - 15.0) <= 1.0 for s in inside)
+    heart = [s["heart_rate_bpm"] for s in inside if s["heart_rate_bpm"] is not None]
+    assert len(heart) >= 0.8 * len(inside)
+    assert all(abs(h - 62.0) <= 2.0 for h in heart)
+    for s in summaries:
+        if s["t_s"] < 60 or s["t_s"] > 445:
+            assert s["respiration_rate_bpm"] is None and s["heart_rate_bpm"] is None
+
+
+def test_jerks_under_a_second_apart_are_two(evening) -> None:
+    events, _, _ = evening
+    jerks = [e for e in events if e.type == "jerk" and e.onset_s > 290]
+    assert [round(e.onset_s, 1) for e in jerks] == [300.0, 300.9]
+
+
+def test_jerks_soon_after_getting_in_are_sleep_starts(evening) -> None:
+    events, detector, _ = evening
+    assert all(e.sleep_onset for e in events if e.type == "jerk")
+    s = detector.summary()
+    # The last jerks were at 300 s: onset 2 min before them, after getting in at 60 s.
+    assert s["sleep_onset_s"] == pytest.approx(180.9, abs=1.0)
+    assert s["sleep_onset_latency_s"] == pytest.approx(s["sleep_onset_s"] - 60.5, abs=1.0)
+    assert s["time_asleep_s"] == pytest.approx(400.9 - s["sleep_onset_s"], abs=2.0)
+    assert s["jerk_clusters"] == 1
+
+
+def test_a_noisy_sensor_does_not_publish_a_heart_rate() -> None:
+    # An ADXL345's noise (3 mg) buries a 0.8 mg heartbeat; breathing still shows.
+    bed = Bed(240, noise_g=0.003, seed=2).breathe(14, tilt_g=0.002).heartbeat(60)
+    _, detector, summaries = bed.run(every_s=10)
+    assert all(s["heart_rate_bpm"] is None for s in summaries)
+    assert detector.summary()["in_bed"] is True
+    assert abs(detector.summary()["respiration_rate_bpm"] - 14.0) <= 1.0
+
+
+def test_an_empty_bed_stays_empty_and_reports_nothing() -> None:
+    # Sensor noise, and knocks on the bed frame (a door, footsteps): nobody is in it.
+    bed = Bed(300, noise_g=0.003, seed=3)
+    for at in (100.0, 140.0, 141.0, 200.0):
+        bed.jerk(at, 0.03, direction=(1.0, 0.2, 0.1))
+    bed.limb(250, 2.0, 0.03)
+    events, detector, _ = bed.run()
+    assert events == []
+    s = detector.summary()
+    assert s["in_bed"] is False and s["time_in_bed_s"] == 0.0
+    assert s["respiration_rate_bpm"] is None and s["restlessness"] is None
+
+
+def test_a_still_sleeper_never_leaves_the_bed() -> None:
+    # Faint breathing on a noisy sensor, no movement for ten minutes: in bed all along.
+    bed = Bed(600, noise_g=0.003, seed=4).breathe(12, tilt_g=0.0008)
+    _, _, summaries = bed.run(every_s=10)
+    states = [s["in_bed"] for s in summaries if s["t_s"] >= 60]
+    assert states and all(state is True for state in states)
+
+
+def test_a_partner_shifting_on_the_other_side_is_not_an_event() -> None:
+    bed = Bed(300, noise_g=0.0003, seed=5).breathe(15).heartbeat(60)
+    bed.tilt(100, 0.15, over_s=4, peak_g=0.008)  # weak, and the load moved a little
+    bed.tilt(200, 0.6, over_s=4, peak_g=0.008)   # weak, even if it tilts more
+    bed.limb(250, 2.0, 0.008)                    # the sleeper's own leg: no tilt
+    events, _, _ = bed.run()
+    assert [e.type for e in events] == ["limb_movement"]
+    assert abs(events[0].onset_s - 250.0) <= 0.5
+
+
+def test_jerks_are_intense_against_the_baseline_and_the_night_is_unusual() -> None:
+    baseline = Baseline.from_nights([([0.01, 0.012, 0.011], 7.0)] * 3)
+    assert baseline is not None and baseline.jerk_peak_g == pytest.approx(0.011)
+    bed = Bed(380, noise_g=0.0005, seed=6).breathe(15)
+    for at in (100.0, 130.0, 160.0, 190.0):
+        bed.jerk(at, 0.1)
+    bed.jerk(320, 0.015)
+    events, detector, _ = bed.run(DetectorSettings(baseline=baseline))
+    jerks = [e for e in events if e.type == "jerk"]
+    assert [e.intense for e in jerks] == [True, True, True, True, False]
+    # Four jerks 30 s apart: a periodic run, which the 4th jerk already knows it is in.
+    assert [e.series for e in jerks] == [None, None, None, 1, None]
+    s = detector.summary()
+    assert s["jerk_runs"] == [{"id": 1, "start_s": pytest.approx(100.0, abs=0.1),
+                               "end_s": pytest.approx(190.5, abs=0.5), "count": 4}]
+    assert s["unusual"] is True
+    assert any("more intense" in r for r in s["unusual_reasons"])
+    assert "a run of 4 periodic jerks" in s["unusual_reasons"]
+
+
+def test_without_a_baseline_nothing_is_intense() -> None:
+    bed = Bed(200, noise_g=0.0005, seed=7).breathe(15).jerk(120, 0.2)
+    events, detector, _ = bed.run()
+    assert [e.type for e in events] == ["jerk"] and not events[0].intense
+    assert detector.summary()["unusual"] is False
+
+
+def test_block_size_does_not_change_the_night_figures(evening) -> None:
+    bed = Bed(300, noise_g=0.0003, seed=1)
+    bed.breathe(15, start_s=40).heartbeat(62, start_s=40).tilt(30, 1.5, peak_g=0.3)
+    bed.jerk(150, 0.05).limb(200, 3, 0.02)
+    reference = bed.run(block_n=4096)
+    for block_n in (37, 1000):
+        events, detector, _ = bed.run(block_n=block_n)
+        assert events == reference[0]
+        assert detector.summary() == reference[1].summary()
+
+
+def test_memory_of_the_night_figures_is_bounded() -> None:
+    # A sleeper breathing, with a heartbeat and a jerk a minute: an hour costs no more
+    # memory than the first twenty minutes.
+    detector = Detector()
+    bed = Bed(60, noise_g=0.0003, seed=8).breathe(15).heartbeat(60).jerk(30, 0.05)
+    blocks = bed.blocks(4000)
+    offset = 0.0
+    sizes = []
+    tracemalloc.start()
+    for _ in range(3):
+        for _ in range(20):
+            for b in blocks:
+                detector.feed(Block(b.t_s + offset, b.acc_g, b.rate_hz))
+            offset += 60.0
+        sizes.append(tracemalloc.get_traced_memory()[0])
+    tracemalloc.stop()
+    assert sizes[-1] - sizes[0] < 200_000
+    assert detector.summary()["counts"]["jerk"] >= 55

@@ -1,0 +1,101 @@
+"""The sleep-onset estimate, fed by hand: stillness, the sleep-start cluster, the fallbacks."""
+
+from __future__ import annotations
+
+import pytest
+
+from hypnic.daemon.detect.sleep import SleepTracker
+
+MIN = 60.0
+
+
+def in_bed_at(t_s: float = 100.0, entry_s: float | None = 95.0) -> SleepTracker:
+    tracker = SleepTracker()
+    tracker.begin(t_s, entry_s)
+    return tracker
+
+
+def test_onset_is_two_minutes_before_the_last_sleep_start() -> None:
+    tracker = in_bed_at()
+    flags = [tracker.jerk(t) for t in (600.0, 900.0, 1100.0)]
+    assert flags == [True, True, True]
+    tracker.advance(1100.0 + 7 * MIN)
+    assert tracker.first_onset_s is None  # the cluster may still grow
+    tracker.advance(1100.0 + 8 * MIN)
+    assert tracker.first_onset_s == 1100.0 - 2 * MIN
+    assert tracker.first_latency_s == pytest.approx(1100.0 - 2 * MIN - 95.0)
+
+
+def test_jerks_after_the_transition_are_not_sleep_starts() -> None:
+    tracker = in_bed_at()
+    assert tracker.jerk(600.0)
+    assert tracker.jerk(700.0)  # within 3 min of the onset (2 min before this one)
+    assert not tracker.jerk(700.0 + 20 * MIN)
+
+
+def test_a_cluster_spans_at_most_twenty_minutes() -> None:
+    tracker = in_bed_at()
+    flags = [tracker.jerk(600.0 + k * 6 * MIN) for k in range(5)]
+    assert flags == [True, True, True, True, False]
+
+
+def test_turning_over_before_sleep_starts_the_stillness_again() -> None:
+    tracker = in_bed_at()
+    tracker.movement("posture_change", 1000.0)  # before the provisional onset: awake
+    tracker.movement("posture_change", 1250.0)
+    tracker.advance(1250.0 + 39 * MIN)
+    assert tracker.first_onset_s is None
+    tracker.advance(1250.0 + 40 * MIN)
+    assert tracker.first_onset_s == 1250.0 + 3 * MIN
+
+
+def test_limb_movements_and_turning_after_the_onset_do_not_delay_it() -> None:
+    tracker = in_bed_at()
+    tracker.jerk(600.0)
+    tracker.movement("limb_movement", 650.0)
+    tracker.movement("posture_change", 700.0)  # after the provisional onset (480 s)
+    tracker.advance(600.0 + 8 * MIN)
+    assert tracker.first_onset_s == 600.0 - 2 * MIN
+
+
+def test_without_jerks_onset_is_a_typical_latency_after_getting_in() -> None:
+    tracker = in_bed_at()
+    tracker.advance(100.0 + 39 * MIN)
+    assert tracker.first_onset_s is None  # a sleep-start cluster could still come
+    tracker.advance(100.0 + 40 * MIN)
+    assert tracker.first_onset_s == 95.0 + 20 * MIN
+
+
+def test_getting_back_into_bed_sleeps_sooner() -> None:
+    tracker = in_bed_at()
+    tracker.advance(100.0 + 40 * MIN)
+    tracker.end(5000.0)
+    tracker.begin(5100.0, 5095.0)
+    tracker.advance(5100.0 + 40 * MIN)
+    assert tracker.stay is not None and tracker.stay.onset_s == 5095.0 + 10 * MIN
+    # Asleep 95 + 20 min .. 5000 s, then from 5095 + 10 min on.
+    asleep = tracker.asleep_s(8000.0)
+    assert asleep == pytest.approx((5000.0 - 95.0 - 20 * MIN) + (8000.0 - 5095.0 - 10 * MIN))
+
+
+def test_a_periodic_limb_movement_series_means_asleep() -> None:
+    tracker = in_bed_at()
+    tracker.series(400.0, now_s=500.0)
+    assert tracker.first_onset_s == 400.0
+
+
+def test_periodic_limb_movements_count_once_the_onset_is_known() -> None:
+    tracker = in_bed_at()
+    for t in (300.0, 1500.0, 1600.0):
+        tracker.count_if_asleep(t)
+    assert tracker.counted_asleep == 0
+    tracker.advance(100.0 + 40 * MIN)  # onset 95 s + 20 min = 1295 s
+    assert tracker.counted_asleep == 2
+    tracker.count_if_asleep(3000.0)
+    assert tracker.counted_asleep == 3
+
+
+def test_out_of_bed_nothing_is_a_sleep_start() -> None:
+    tracker = SleepTracker()
+    assert not tracker.jerk(100.0)
+    assert tracker.asleep_s(200.0) is None
