@@ -20,12 +20,13 @@ from hypnic.daemon.cli import (
     setup_console_logging,
 )
 from hypnic.daemon.detect import Detector, DetectorSettings
+from hypnic.daemon.detect.baseline import Baseline
 from hypnic.daemon.mqtt_link import MqttLink, mqtt_settings
 from hypnic.daemon.mqtt_sink import MqttSink
 from hypnic.daemon.sensors import open_sensor
 from hypnic.daemon.service import Service, Signals
 from hypnic.daemon.sinks import ConsoleSink, Sink, StoreSink
-from hypnic.daemon.store import EventStore
+from hypnic.daemon.store import EventStore, night_of
 from hypnic.daemon.systemd import Notifier, setup_journal_logging, under_systemd
 
 log = logging.getLogger("hypnic")
@@ -61,6 +62,9 @@ def run(args: argparse.Namespace, version: str) -> int:
         if sensitivity != settings.sensitivity:
             log.info("sensitivity %d, as set from Home Assistant", sensitivity)
             settings = replace(settings, sensitivity=sensitivity)
+        baseline = recent_baseline(store, config.detection.night_boundary)
+        if baseline is not None:
+            settings = replace(settings, baseline=baseline)
         paused_since = store.open_pause()
         if paused_since is not None:
             log.info("monitoring is paused (since %s); resume it from Home Assistant",
@@ -91,7 +95,7 @@ def run(args: argparse.Namespace, version: str) -> int:
             # Unchanged in the file: a sensitivity set from Home Assistant stays.
             fresh = cfg.override(fresh, "detection", sensitivity=kept)
         running[0] = fresh
-        return detector_settings(fresh)
+        return replace(detector_settings(fresh), baseline=detector.settings.baseline)
 
     sinks: list[Sink] = [
         StoreSink(store, sensor.description, config.detection.night_boundary,
@@ -114,6 +118,27 @@ def run(args: argparse.Namespace, version: str) -> int:
         return 1
     log.info("stopped cleanly; %d events this run", service.events)
     return 0
+
+
+#: How many recent nights make this person's baseline (intense jerks, unusual nights).
+BASELINE_NIGHTS = 14
+
+
+def recent_baseline(store: EventStore, night_boundary: str) -> Baseline | None:
+    """This person's recent nights from the log (not tonight's): their jerks' strength and
+    how many an hour, so a jerk or a night can be called unusual *for them*."""
+    tonight = night_of(time.time(), night_boundary)
+    nights = [n for n in store.nights() if n.night != tonight and n.monitored_s > 0]
+    recent = nights[:BASELINE_NIGHTS]
+    history = []
+    for n in recent:
+        peaks = [e.peak_g for e in store.events(night=n.night) if e.type == "jerk"]
+        hours = float(n.figures.get("time_in_bed_s") or n.monitored_s) / 3600.0
+        history.append((peaks, hours))
+    baseline = Baseline.from_nights(history)
+    if baseline is not None:
+        log.info("baseline from %d recent nights", baseline.nights)
+    return baseline
 
 
 def _remembered_sensitivity(store: EventStore, configured: int) -> int:
