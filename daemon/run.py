@@ -111,6 +111,8 @@ def run(args: argparse.Namespace, version: str) -> int:
         sensor, detector, sinks, reload, args.duration, notifier,
         commands=link.commands if link else None, paused=paused_since is not None,
         link_state=link.state if link else None,
+        night_of=lambda wall: night_of(wall, config.detection.night_boundary),
+        baseline=lambda: recent_baseline(store, config.detection.night_boundary),
     )
     service.run(signals)
     if service.unsaved:

@@ -11,6 +11,7 @@ from types import FrameType
 
 from hypnic.daemon.commands import PAUSE, REMEASURE_NOISE_FLOOR, SENSITIVITY, Command
 from hypnic.daemon.detect import Detector, DetectorSettings
+from hypnic.daemon.detect.baseline import Baseline
 from hypnic.daemon.events import Event
 from hypnic.daemon.sinks import Sink
 from hypnic.daemon.status import Status
@@ -54,7 +55,11 @@ class Service:
     ``reload`` is called on SIGHUP and returns new detector settings, or None to keep the old
     ones (it logs why). ``commands`` is polled between Blocks for commands to carry out (from
     MQTT); while ``paused`` the sensor is still read, so its FIFO never overflows, but nothing
-    is detected and nothing counts as monitored time."""
+    is detected and nothing counts as monitored time.
+
+    ``night_of`` names the night a wall-clock moment belongs to: when the night changes the
+    detector's night figures start afresh, with this person's ``baseline`` read anew (it
+    now includes the night just finished)."""
 
     def __init__(
         self,
@@ -69,6 +74,8 @@ class Service:
         link_state: Callable[[], str] | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        night_of: Callable[[float], str] | None = None,
+        baseline: Callable[[], Baseline | None] | None = None,
     ) -> None:
         self.sensor = sensor
         self.detector = detector
@@ -86,6 +93,9 @@ class Service:
         self._next_sink_status = self._started
         self._wall0 = sensor.wall_time_at_zero or 0.0
         self._failed: dict[tuple[int, str, str], int] = {}
+        self._night_of = night_of
+        self._baseline = baseline
+        self._night: str | None = None
         self.events: int = 0
         #: Events a sink failed to take, by sink: the run ends with a failure status if any.
         self.unsaved: dict[str, int] = {}
@@ -120,6 +130,8 @@ class Service:
                     gap = block.gap_before.copy()
                     gap[0] = True
                     block = Block(block.t_s, block.acc_g, block.rate_hz, gap, block.lost_samples)
+                if len(block):
+                    self._check_night(float(block.t_s[-1]))
                 self._deliver(self.detector.feed(block))
                 if len(block):
                     t0, t1 = float(block.t_s[0]), float(block.t_s[-1])
@@ -197,6 +209,20 @@ class Service:
             uptime_s=self._clock() - self._started,
         )
 
+    def _check_night(self, t_s: float) -> None:
+        """Start the detector's figures afresh when the night changes."""
+        if self._night_of is None:
+            return
+        night = self._night_of(self._wall0 + t_s)
+        if self._night is not None and night != self._night:
+            self.detector.new_night()
+            if self._baseline is not None:
+                self.detector.update_settings(
+                    replace(self.detector.settings, baseline=self._baseline())
+                )
+            log.info("night of %s begins: the night's figures start afresh", night)
+        self._night = night
+
     def _carry_out(self, command: Command) -> None:
         if command.name == PAUSE:
             if bool(command.value) == self.paused:
@@ -229,7 +255,7 @@ class Service:
 
     def _status_line(self) -> str:
         """What ``systemctl status hypnic`` shows, e.g. ``monitoring ADXL345@0x53 200 Hz ·
-        in bed · 3 jerk, 1 limb_movement since start · MQTT connected``."""
+        in bed · 3 jerk, 1 limb_movement tonight · MQTT connected``."""
         counts = ", ".join(f"{n} {k}" for k, n in self.detector.night.counts.items() if n)
         parts = [f"monitoring {self.sensor.description}"]
         if self.paused:
@@ -237,7 +263,8 @@ class Service:
         in_bed = self.detector.summary().get("in_bed")
         if in_bed is not None:
             parts.append("in bed" if in_bed else "bed empty")
-        parts.append(f"{counts or 'no events'} since start")
+        since = "tonight" if self._night_of is not None else "since start"
+        parts.append(f"{counts or 'no events'} {since}")
         if self._link_state is not None:
             parts.append(self._link_state())
         return " · ".join(parts)

@@ -172,6 +172,11 @@ class Detector:
         the mattress changed). Nothing is detected until the new floor has warmed up."""
         self._floors.forget()
 
+    def new_night(self) -> None:
+        """Start the night's figures and counts afresh (for a daemon that runs for days; call
+        it between Blocks). The noise floors, the bed's state and the vitals carry on."""
+        self.night.new_night()
+
     def feed(self, block: Block) -> list[Event]:
         if len(block) == 0:
             return []

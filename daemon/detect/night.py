@@ -56,6 +56,25 @@ class Night:
             self.jerk_runs = SeriesTracker(plm_rule)
         self.baseline = baseline
 
+    def new_night(self) -> None:
+        """A new night begins (the daemon runs for days): the night's counts, sleep, series
+        and figures start afresh. What is known of the bed and the sleeper stays: who is in
+        bed stays in bed (their stay starts now, its sleep onset unknown), and breathing,
+        heart rate and the empty bed's gravity carry on."""
+        self.counts = dict.fromkeys(EVENT_TYPES, 0)
+        self.samples = self.lost_samples = self.gaps = 0
+        t_s = self.last_t_s
+        self.first_t_s = t_s
+        self.presence.new_night(t_s)
+        self.presence.changes.clear()
+        self.sleep = SleepTracker()
+        if self.presence.in_bed and t_s is not None:
+            self.sleep.begin(t_s, None)
+        self.plm = SeriesTracker(self.plm.rule)
+        self.jerk_runs = SeriesTracker(self.plm.rule)
+        self.jerk_clusters = ClusterCounter(JERK_CLUSTER_GAP_S, JERK_CLUSTER_MIN)
+        self.jerks = NightJerks()
+
     def observe(self, first_t_s: float, last_t_s: float, n: int) -> None:
         if self.first_t_s is None:
             self.first_t_s = first_t_s

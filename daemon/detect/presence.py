@@ -86,6 +86,17 @@ class Presence:
             self._first_t_s = first_t_s
         self._last_t_s = last_t_s
 
+    def new_night(self, t_s: float | None) -> None:
+        """Time in bed counts afresh from ``t_s``; whoever is in bed stays in bed."""
+        self.time_in_bed_s = 0.0
+        self.exit_s = None
+        if t_s is not None:
+            self._first_t_s = t_s
+        if self.in_bed and t_s is not None:
+            self.since_s = t_s
+        else:
+            self.entry_s = None
+
     @property
     def current_time_in_bed_s(self) -> float:
         extra = 0.0

@@ -194,3 +194,32 @@ def test_memory_of_the_night_figures_is_bounded() -> None:
     tracemalloc.stop()
     assert sizes[-1] - sizes[0] < 200_000
     assert detector.summary()["counts"]["jerk"] >= 55
+
+
+def test_a_new_night_starts_the_figures_afresh_but_keeps_the_sleeper_in_bed() -> None:
+    """A daemon runs for days: at the night boundary the counts, series and time in bed
+    start again, while someone lying in bed stays in bed and is still heard breathing."""
+    bed = Bed(420, noise_g=0.0003, seed=2)
+    bed.breathe(15, start_s=70, end_s=420).heartbeat(62, start_s=70, end_s=420)
+    bed.tilt(60, 1.5, over_s=6, peak_g=0.3)
+    bed.jerk(150, 0.05).limb(200, 3, 0.02)
+    bed.jerk(350, 0.06)
+    detector = Detector()
+    events = []
+    for block in bed.blocks(2048):
+        if block.t_s[0] <= 300.0 < block.t_s[-1] + 1.0 / block.rate_hz:
+            before = detector.summary()
+            detector.new_night()
+            fresh = detector.summary()
+        events += detector.feed(block)
+    events += detector.finish()
+    assert before["counts"]["jerk"] == 1 and before["counts"]["limb_movement"] == 1
+    assert before["in_bed"] is True and before["time_in_bed_s"] > 200
+    assert fresh["in_bed"] is True
+    assert sum(fresh["counts"].values()) == 0 and fresh["time_in_bed_s"] == 0.0
+    assert fresh["sleep_onset_s"] is None and fresh["plm_series"] == []
+    after = detector.summary()
+    assert after["counts"] == {**fresh["counts"], "jerk": 1}
+    assert 100 <= after["time_in_bed_s"] <= 130  # from the new night's start (~300 s) to 420 s
+    assert after["respiration_rate_bpm"] is not None
+    assert [e.type for e in events] == ["bed_entry", "jerk", "limb_movement", "jerk"]

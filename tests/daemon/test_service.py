@@ -8,6 +8,7 @@ import pytest
 
 from hypnic.daemon.config import GpioConfig, SensorConfig
 from hypnic.daemon.detect import Detector
+from hypnic.daemon.detect.baseline import Baseline
 from hypnic.daemon.events import Event
 from hypnic.daemon.sensors import open_sensor
 from hypnic.daemon.service import Service, Signals
@@ -47,3 +48,27 @@ def test_a_failing_sink_loses_nothing_elsewhere_and_names_every_lost_event(
     assert len(lost_lines) == len(good.events)
     assert any(f"{len(good.events)} events could not be passed to DiskFull" in r.getMessage()
                for r in caplog.records)
+
+
+def test_at_the_night_boundary_the_detector_starts_a_new_night_with_a_fresh_baseline() -> None:
+    sensor = open_sensor(SensorConfig(type="sim", sim_speed=0), GpioConfig())
+    wall0 = sensor.wall_time_at_zero or 0.0
+    asked: list[int] = []
+
+    def baseline() -> Baseline:
+        asked.append(1)
+        return Baseline(nights=7, jerk_peak_g=0.01, jerks_per_hour=2.0)
+
+    sink = Collecting()
+    service = Service(sensor, Detector(), [sink], max_duration_s=300,
+                      night_of=lambda wall: "one" if wall < wall0 + 200 else "two",
+                      baseline=baseline)
+    service.run(Signals())
+    late = [e for e in sink.events if e.onset_s >= 200]
+    early = [e for e in sink.events if e.onset_s < 190]
+    assert early and late
+    assert asked == [1]  # once, at the change
+    assert service.detector.settings.baseline == baseline()
+    counts = service.detector.night.counts
+    assert sum(counts.values()) <= len(sink.events) - len(early)
+    assert "tonight" in service._status_line()
