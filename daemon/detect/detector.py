@@ -326,11 +326,14 @@ class Detector:
         return breathing_rows(t, x[:, :3], x[:, 4], x[:, 5], self._group)
 
     def _still_gravity(self, t_s: float) -> F64 | None:
-        """Mean gravity over the still blocks of the last epoch."""
+        """Mean gravity of the last epoch if nothing moved in it: the still blocks around a
+        movement may already hold the tilt of someone getting in, before the movement is
+        decided."""
         assert self._blocks is not None
         _, x = self._blocks.between(t_s - EPOCH_S, t_s - 1e-9)
-        still = x[:, 4] == 0
-        return x[still, :3].mean(axis=0) if still.any() else None
+        if not len(x) or x[:, 4].any():
+            return None
+        return np.asarray(x[:, :3].mean(axis=0))
 
     def _break(self) -> list[Event]:
         """A gap or the end: complete the filters' tail and close everything open."""

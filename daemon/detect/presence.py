@@ -9,7 +9,8 @@ tilts the mattress under the sensor by a degree or more. So:
   noise (ratio <= 1.35, autocorrelation < 0.3), otherwise (or while moving) no vote. While a
   big movement waits for a decision, only the still signal after it votes.
 - At the start nobody knows: two breathing epochs in a row say "in bed" (since the start),
-  two absent ones say "empty".
+  two absent ones say "empty"; three minutes of a swing above the sensor's noise with no
+  absent epoch also say "in bed" (a faint breather on a noisy sensor).
 - After that only a big movement (one classed as a posture change) can change the state, so a
   quiet sleeper never "leaves" the bed. From empty, it is a bed entry at once if it left the
   surface tilted away from the empty bed's tilt by ``ENTRY_TILT_DEG``; otherwise it waits for
@@ -18,9 +19,15 @@ tilts the mattress under the sensor by a degree or more. So:
   that is known) is an ordinary posture change. One that brings it back to within
   ``EXIT_MATCH_DEG`` (an empty mattress returns to its own tilt within a few hundredths of a
   degree) waits for the breathing after it: absent, or no still signal before the stream
-  ends, makes it a bed exit; breathing, a posture change. With no empty bed's tilt known (the
-  stream began with someone in bed), two absent epochs make it an exit, one breathing epoch
-  a posture change.
+  ends, makes it a bed exit; breathing, a posture change. One that takes the tilt at least
+  half way back (a foam mattress creeps the rest of the way over minutes), or any big
+  movement when no empty bed's tilt is known (the stream began with someone in bed), needs
+  two absent epochs to be an exit, and one breathing epoch makes it a posture change.
+- The empty bed's tilt is learnt only from epochs in which nothing moved: the still moments
+  around a movement may already carry the tilt of someone getting in.
+- An empty bed that hears breathing for ``BREATHING_ENTRY_EPOCHS`` epochs in a row has someone
+  in it after all: getting in was too gentle to be told from a footstep. The last movement
+  dropped as not the sleeper's becomes the bed entry, if it was recent.
 - Jerks and limb movements in an empty bed are not a sleeper's (a footstep, a door, a pet) and
   are dropped; while the state is still unknown they wait for it.
 
@@ -36,7 +43,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from hypnic.daemon.detect.filters import F64
-from hypnic.daemon.detect.vitals import Breath
+from hypnic.daemon.detect.vitals import EPOCH_S, Breath
 from hypnic.daemon.events import Event
 
 BREATHING_RATIO = 1.6
@@ -47,8 +54,20 @@ ENTRY_TILT_DEG = 0.5
 EXIT_MATCH_DEG = 0.15
 #: An exit must also move the tilt at least this much.
 EXIT_TILT_DEG = 0.4
+#: A big movement that leaves the tilt this close to the empty bed's, as a share of how far
+#: it was before, may be an exit that the mattress has not finished showing.
+TOWARD_EMPTY = 0.5
 #: A movement still undecided this long after it ended is taken as it was classified.
 WAIT_MAX_S = 120.0
+#: An empty bed in which this many epochs in a row hear breathing has someone in it after
+#: all (getting in was too gentle to tell); the bed entry is the last movement dropped as
+#: not the sleeper's, if it came at most ``LATE_ENTRY_S`` before.
+BREATHING_ENTRY_EPOCHS = 3
+LATE_ENTRY_S = 240.0
+#: At the start, this many epochs in a row with a slow swing above the sensor's noise and no
+#: sign of absence say "in bed" too: a faint breather on a noisy sensor (an empty bed shows
+#: absence within a minute).
+FAINT_EPOCHS = 9
 
 
 @dataclass
@@ -77,6 +96,12 @@ class Presence:
         self._waiting: list[_Waiting] = []
         self._first_t_s: float | None = None
         self._last_t_s: float | None = None
+        #: The latest movement dropped in the empty bed, and the breathing epochs since.
+        self._dropped: Event | None = None
+        self._breathing_epochs = 0
+        #: Epochs in a row, while it is unknown whether anyone is in bed, whose slow swing
+        #: stood above the sensor's noise without being clear breathing.
+        self._above_noise = 0
         #: Stays in bed beginning ("in") or ending ("out"): (change, time, bed entry onset or
         #: None), for the sleep tracker to read.
         self.changes: list[tuple[str, float, float | None]] = []
@@ -119,6 +144,8 @@ class Presence:
         if not big:
             if self.in_bed is None:
                 self._waiting.append(_Waiting(event, event.type, None))
+            elif self.in_bed is False:
+                self._dropped = event
             return [event] if self.in_bed else []
         if self.in_bed is None:
             # Absent breathing before it: a bed entry if breathing follows.
@@ -134,15 +161,20 @@ class Presence:
             self._waiting.append(_Waiting(event, "bed_entry", None, after_g))
             return []
         back = _angle_deg(self.empty_gravity_g, after_g)
-        moved = _angle_deg(before_g, after_g)
-        tilted_back = back is not None and back <= EXIT_MATCH_DEG \
-            and (moved or 0.0) >= EXIT_TILT_DEG
-        if back is not None and not tilted_back:
-            # The empty bed's tilt is known and this is not it: still in bed, however faint
-            # the breathing (a light breather on a noisy sensor can seem absent).
+        back_before = _angle_deg(self.empty_gravity_g, before_g)
+        moved = _angle_deg(before_g, after_g) or 0.0
+        tilted_back = back is not None and back <= EXIT_MATCH_DEG and moved >= EXIT_TILT_DEG
+        # A mattress that creeps back slowly (foam), or an empty bed's tilt learnt a while
+        # ago, may not be matched at once: a big movement that took the tilt most of the way
+        # back may be an exit too, and the breathing after it decides.
+        toward_empty = (back is not None and back_before is not None
+                        and moved >= EXIT_TILT_DEG and back <= TOWARD_EMPTY * back_before)
+        if back is not None and not (tilted_back or toward_empty):
+            # The empty bed's tilt is known and this went elsewhere: still in bed, however
+            # faint the breathing (a light breather on a noisy sensor can seem absent).
             return [event]
         # Back at the empty bed's tilt: one absent vote (or none coming before the end) is
-        # enough; with no tilt to go by, it takes two.
+        # enough; with no tilt to go by, or only part of the way back, it takes two.
         self._waiting.append(_Waiting(event, "posture_change", "bed_exit", after_g,
                                       absent_needed=1 if tilted_back else 2,
                                       exit_if_unsure=tilted_back))
@@ -152,9 +184,14 @@ class Presence:
         """Breathing evidence (of the whole last minute, or, while a big movement waits, of
         the still signal after it); returns the movements now decided."""
         vote = _vote(breath)
-        if self.in_bed is None and vote:
+        if self.in_bed is None and vote != -1 and breath.swing_ratio > ABSENT_RATIO:
+            self._above_noise += 1
+        elif vote == -1:
+            self._above_noise = 0
+        if self.in_bed is None and (vote or self._above_noise >= FAINT_EPOCHS):
             self._votes = [*self._votes[-1:], vote]
-            if self._votes == [1, 1] and self.waiting_since_s is None:
+            faint = self._above_noise >= FAINT_EPOCHS
+            if (self._votes == [1, 1] or faint) and self.waiting_since_s is None:
                 self.in_bed, self.since_s = True, self._first_t_s
                 self.changes.append(("in", self._first_t_s or t_s, None))
             elif self._votes == [-1, -1]:
@@ -163,7 +200,24 @@ class Presence:
         elif self.in_bed is False and vote == -1 and still_gravity_g is not None \
                 and not self._waiting:
             self.empty_gravity_g = still_gravity_g
-        return self._decide(t_s, vote)
+        events = self._decide(t_s, vote)
+        if self.in_bed is False and not self._waiting:
+            if vote:
+                self._breathing_epochs = self._breathing_epochs + 1 if vote == 1 else 0
+            if self._breathing_epochs >= BREATHING_ENTRY_EPOCHS:
+                events += self._breathing_entry(t_s)
+        return events
+
+    def _breathing_entry(self, t_s: float) -> list[Event]:
+        """Breathing in the bed thought empty: someone got in without telling movement."""
+        breathing_since_s = t_s - (BREATHING_ENTRY_EPOCHS + 1) * EPOCH_S
+        dropped = self._dropped
+        if dropped is not None and dropped.offset_s >= breathing_since_s - LATE_ENTRY_S:
+            return [self._enter(dropped)]
+        self.in_bed, self.since_s = True, breathing_since_s
+        self._votes, self._breathing_epochs, self._dropped = [], 0, None
+        self.changes.append(("in", breathing_since_s, None))
+        return []
 
     def finish(self, breath_after: Breath | None) -> list[Event]:
         """End of the stream: a last look at what still waits, with whatever still signal
@@ -200,12 +254,17 @@ class Presence:
                 if w.if_absent is None or w.absent_votes >= w.absent_needed:
                     decided, kind = True, w.if_absent
             if not decided and t_s - w.event.offset_s > WAIT_MAX_S:
+                # Still unknown whether anyone is in bed (a faint breather on a noisy
+                # sensor): a movement under the mattress is most likely theirs.
                 decided = True
-                kind = "posture_change" if self.in_bed else None
+                kind = None if self.in_bed is False else (
+                    "posture_change" if self.in_bed else w.if_breathing)
             if not decided:
                 keep.append(w)
             elif kind is not None:
                 out.append(self._apply(kind, w))
+            elif self.in_bed is False:
+                self._dropped = w.event
         self._waiting = keep
         return out
 
@@ -218,7 +277,7 @@ class Presence:
 
     def _enter(self, event: Event) -> Event:
         self.in_bed, self.entry_s, self.since_s = True, event.onset_s, event.onset_s
-        self._votes = []
+        self._votes, self._breathing_epochs, self._dropped = [], 0, None
         self.changes.append(("in", event.offset_s, event.onset_s))
         return replace(event, type="bed_entry")
 
@@ -226,6 +285,7 @@ class Presence:
         if self.since_s is not None:
             self.time_in_bed_s += max(0.0, event.onset_s - self.since_s)
         self.in_bed, self.exit_s, self.since_s = False, event.onset_s, None
+        self._breathing_epochs, self._dropped = 0, None
         if after_g is not None:
             self.empty_gravity_g = after_g
         self.changes.append(("out", event.onset_s, None))

@@ -7,11 +7,13 @@ the heart) in all.
 
 Respiration. Breathing tilts the mattress under the sensor by hundredths of a degree and
 lifts it by a millimetre or so: a slow swing of the gravity vector along one direction. The
-block means are averaged to 5 Hz, each still stretch detrended on its own, whitened by the
+block means are averaged to 5 Hz, each still stretch detrended on its own (a straight line,
+then a 12 s running mean for slower drift such as a mattress creeping back), whitened by the
 sensor's noise (estimated from the block-to-block steps, axis by axis) and projected on their
 principal axis (the direction that stands out from the noise most, whatever way the sensor is
 mounted); the breathing period is the first autocorrelation peak between 2 and 10 s (6-30
-breaths/min) nearly as high as the highest, refined by a parabola through it. The
+breaths/min) nearly as high as the highest, refined by a parabola through it, and the
+autocorrelation must swing down before it (drift only wobbles). The
 autocorrelation counts only pairs of still rows, so the gaps movements leave do not bias it.
 Its height (0-1) is the confidence: noise gives low, scattered peaks, a steady breather a peak
 near 1. ``presence`` also gets the swing ratio: the projected power against what the sensor's
@@ -45,6 +47,10 @@ HEART_WINDOW_S = 45.0
 HEART_MIN_S = 15.0
 HEART_PERIOD_S = (0.5, 1.5)
 HEART_SMOOTH_S = 0.14
+#: What is slower than this is drift, not breathing (see ``_local_mean``).
+DRIFT_WINDOW_S = 12.0
+#: The breathing autocorrelation must dip this far below its peak before it (see ``_period``).
+RESP_SWING = 0.3
 #: Rows this close to a movement are left out; still stretches shorter than this are too.
 MOVE_MARGIN_S = 1.0
 MIN_SEGMENT_S = 6.0
@@ -167,7 +173,7 @@ def respiration(data: BreathingRows, shortest_s: float | None = None) -> Breath:
         k = np.arange(b - a, dtype=np.float64) - (b - a - 1) / 2.0
         seg -= seg.mean(axis=1, keepdims=True)
         seg -= np.outer((seg @ k) / (k @ k), k)
-        x[:, a:b] = seg
+        x[:, a:b] = seg - _local_mean(seg, round(DRIFT_WINDOW_S / dt))
         weight[a:b] = 1.0
     # Sensor noise per row: the block's noise (axes may differ, and often do) over the blocks
     # in a row. The signal is whitened by it, so the principal axis is the direction that
@@ -181,10 +187,25 @@ def respiration(data: BreathingRows, shortest_s: float | None = None) -> Breath:
     _, vectors = np.linalg.eigh(xw @ xw.T)
     p = vectors[:, -1] @ xw
     ratio = float(p @ p) / used
-    lag, peak = _period(p, weight, dt, RESP_PERIOD_S)
+    lag, peak = _period(p, weight, dt, RESP_PERIOD_S, RESP_SWING)
     if lag is None:
         return Breath(None, 0.0, ratio)
     return Breath(60.0 / lag, max(0.0, peak), ratio)
+
+
+def _local_mean(seg: F64, window: int) -> F64:
+    """Each row's mean over the ``window`` rows centred on it (fewer at the stretch's ends):
+    what is slower than a breath. A boxcar as long as the slowest breath barely touches
+    breathing (it passes 1.16 of a 10 s breath, all of a faster one) but takes out a slow
+    drift that a straight line does not fit, such as a mattress creeping back."""
+    n = seg.shape[1]
+    if window < 2 or n < 2:
+        return np.zeros_like(seg)
+    csum = np.concatenate([np.zeros((seg.shape[0], 1)), np.cumsum(seg, axis=1)], axis=1)
+    idx = np.arange(n)
+    lo = np.clip(idx - window // 2, 0, n)
+    hi = np.clip(idx + window // 2 + 1, 0, n)
+    return np.asarray((csum[:, hi] - csum[:, lo]) / (hi - lo))
 
 
 def heart_rate(t_s: F64, bcg_g2: F64, moving: F64) -> Heart:
@@ -216,10 +237,14 @@ def heart_rate(t_s: F64, bcg_g2: F64, moving: F64) -> Heart:
     return Heart(60.0 / lag, max(0.0, peak))
 
 
-def _period(x: F64, weight: F64, dt: float,
-            period_s: tuple[float, float]) -> tuple[float | None, float]:
+def _period(x: F64, weight: F64, dt: float, period_s: tuple[float, float],
+            swing: float = 0.0) -> tuple[float | None, float]:
     """The lag of the highest autocorrelation peak within ``period_s`` (refined by a parabola
     through the peak) and the peak's height (1 for a perfectly periodic signal).
+
+    With ``swing``, the autocorrelation must also dip at least that far below the peak
+    before it, as it does half a period in: a slow drift left over after detrending (a
+    mattress creeping back, a sensor warming up) decays smoothly and only wobbles.
 
     ``x`` is zero where ``weight`` is 0 (rows left out); each lag's sum is divided by how many
     pairs of rows it had, so gaps left by movements do not bias it."""
@@ -256,6 +281,11 @@ def _period(x: F64, weight: F64, dt: float,
     lag = (lo + j + shift) * dt
     if not period_s[0] <= lag <= period_s[1]:
         return None, 0.0
+    if swing:
+        upto = lo + j + 1
+        dip = float((acf[1:upto] / pairs[1:upto]).min() / (acf[0] / pairs[0]))
+        if b - dip < swing:
+            return None, 0.0
     return lag, min(1.0, float(b - 0.25 * (a - c) * shift))
 
 

@@ -128,6 +128,43 @@ def test_a_still_sleeper_never_leaves_the_bed() -> None:
     assert states and all(state is True for state in states)
 
 
+def test_getting_out_onto_a_mattress_that_creeps_back_is_still_a_bed_exit() -> None:
+    """A foam mattress takes minutes to return to its empty tilt: getting out that leaves
+    it most of the way back, with no breathing after, is a bed exit."""
+    bed = Bed(600, noise_g=0.0003, seed=3)
+    bed.breathe(15, start_s=70, end_s=400)
+    bed.tilt(60, 2.0, over_s=6, peak_g=0.3)
+    bed.tilt(400, -1.6, over_s=5, peak_g=0.3)  # 0.4 degrees short of the empty tilt ...
+    bed.tilt(406, -0.4, over_s=180, peak_g=0.0)  # ... which it creeps back to in 3 min
+    events, detector, _ = bed.run()
+    assert [e.type for e in events] == ["bed_entry", "bed_exit"]
+    assert abs(events[1].onset_s - 400.0) <= 2.0
+    assert detector.summary()["in_bed"] is False
+
+
+def test_turning_over_that_tilts_away_from_the_empty_bed_is_not_an_exit() -> None:
+    bed = Bed(420, noise_g=0.0003, seed=4)
+    bed.breathe(15, start_s=70, end_s=420)
+    bed.tilt(60, 2.0, over_s=6, peak_g=0.3)
+    bed.tilt(250, 1.0, over_s=5, peak_g=0.2)  # further from the empty tilt
+    events, detector, _ = bed.run()
+    assert [e.type for e in events] == ["bed_entry", "posture_change"]
+    assert detector.summary()["in_bed"] is True
+
+
+def test_getting_in_too_gently_to_tell_is_found_by_the_breathing() -> None:
+    """Someone who slides in without a movement the sensor can class as getting in: the
+    bed thought empty hears breathing for a minute, and then someone is in bed."""
+    bed = Bed(480, noise_g=0.0003, seed=5)
+    bed.breathe(15, start_s=120, end_s=480)
+    bed.tilt(115, 0.2, over_s=5, peak_g=0.0)  # too little tilt, no movement at all
+    _, detector, summaries = bed.run(every_s=10)
+    assert all(s["in_bed"] is False for s in summaries if 60 <= s["t_s"] <= 150)
+    assert detector.summary()["in_bed"] is True
+    assert 300 <= detector.summary()["time_in_bed_s"] <= 380
+    assert detector.summary()["respiration_rate_bpm"] == pytest.approx(15, abs=1)
+
+
 def test_a_partner_shifting_on_the_other_side_is_not_an_event() -> None:
     bed = Bed(300, noise_g=0.0003, seed=5).breathe(15).heartbeat(60)
     bed.tilt(100, 0.15, over_s=4, peak_g=0.008)  # weak, and the load moved a little
