@@ -146,7 +146,7 @@ class SensorConfig:
 class DetectionConfig:
     sensitivity: int = setting(5, integer(1, 10), "1 reports only strong jerks, 10 the faintest")
     min_peak_g: float = setting(
-        0.0015, number(0.0, 2.0), "movements weaker than this at the sensor are never events"
+        0.0012, number(0.0, 2.0), "movements weaker than this at the sensor are never events"
     )
     night_boundary: str = setting(
         "12:00",

@@ -36,6 +36,7 @@ from hypnic.daemon.detect.filters import Fine
 
 LIMB_MOVEMENT_MAX_S = 10.0
 JERK_MAX_DURATION_S = 2.0
+JERK_MIN_RING_S = 0.05
 JERK_MIN_LINEARITY = 0.95
 #: Signal energy over the noise's that the linearity needs to be trusted.
 LINEARITY_MIN_SNR = 1.0
@@ -180,6 +181,10 @@ def _shape(samples: Fine, noise: Fine | None, noise_g: float,
 
 def classify(shape: Shape) -> str | None:
     """The event type, or None for a movement that is not the sleeper's."""
+    if shape.duration_s < JERK_MIN_RING_S:
+        # Through a mattress even the briefest kick rings for a cycle or more (resonances
+        # of 4-12 Hz): a lone spike is the sensor or the room, not the sleeper.
+        return None
     if shape.duration_s < JERK_MAX_DURATION_S and not shape.truncated:
         if math.isnan(shape.linearity):
             jerk = shape.rise_s <= JERK_MAX_RISE_S and shape.core_s <= JERK_MAX_CORE_S

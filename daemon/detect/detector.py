@@ -104,7 +104,7 @@ class DetectorSettings:
     """
 
     sensitivity: int = 5
-    min_peak_g: float = 0.0015
+    min_peak_g: float = 0.0012
     plm_rule: str = "aasm"
     baseline: Baseline | None = None
 

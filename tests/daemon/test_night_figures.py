@@ -260,3 +260,17 @@ def test_a_new_night_starts_the_figures_afresh_but_keeps_the_sleeper_in_bed() ->
     assert 100 <= after["time_in_bed_s"] <= 130  # from the new night's start (~300 s) to 420 s
     assert after["respiration_rate_bpm"] is not None
     assert [e.type for e in events] == ["bed_entry", "jerk", "limb_movement", "jerk"]
+
+
+def test_a_lone_spike_is_not_a_jerk_but_a_faint_ringing_kick_is() -> None:
+    """A sample-long spike (the sensor, an electrical glitch) never rings the mattress; a
+    kick about 2 mg strong at the sensor, under a quiet sensor, does and is a jerk."""
+    bed = Bed(300, noise_g=0.0002, seed=6)
+    bed.breathe(15, start_s=0, end_s=300)
+    for at_s in (120.0, 180.0):
+        i = int(at_s * bed.rate_hz)
+        bed.acc[i : i + 2] += 0.01  # 10 mg for two samples
+    bed.jerk(240.0, 0.003)  # 2 mg after the mattress's filtering
+    events, _, _ = bed.run()
+    assert [e.type for e in events] == ["jerk"]
+    assert abs(events[0].onset_s - 240.0) <= 0.05 and events[0].peak_g < 0.0025
