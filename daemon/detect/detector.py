@@ -216,9 +216,9 @@ class Detector:
         self._epoch_blocks = max(1, round(EPOCH_S * block_rate))
         self._segmenter = Segmenter(block_rate, max_event_s=MAX_EVENT_S)
         self._raw = History(round(HISTORY_S * rate_hz * 1.1), 3)
-        # Per block: mean acceleration (3), heartbeat-band power, moving (1) or not (0), and
+        # Per block: mean acceleration (3), heartbeat band (3), moving (1) or not (0), and
         # the block's index.
-        self._blocks = History(round(HISTORY_S * block_rate * 1.1), 6)
+        self._blocks = History(round(HISTORY_S * block_rate * 1.1), 8)
         self._group = max(1, round(block_rate / SLOW_RATE_HZ))
 
     def _pass(self, chunk: Pass) -> list[Event]:
@@ -259,7 +259,7 @@ class Detector:
         # those estimates need still signal, whatever is reported.
         moving = (env[0] > self._thresholds(floor[0], DEFAULT_FACTOR)[1]) | above_on
         on_fast = on_g[0]
-        self._blocks.push(out.t_s, np.column_stack([out.mean_g, out.bcg_g2, moving,
+        self._blocks.push(out.t_s, np.column_stack([out.mean_g, out.bcg_g, moving,
                                                     out.index.astype(np.float64)]))
         self._segmenter.process(out.t_s, above_on, above_off, on_fast)
         settled = self._segmenter.settled(float(out.t_s[-1]))
@@ -300,7 +300,7 @@ class Detector:
         deaf = self._heart_unheard >= HEART_UNHEARD_EPOCHS and self._epochs % 5
         if presence.in_bed is not False and not deaf:
             t, x = self._blocks.between(t_s - HEART_WINDOW_S, t_s - 1e-9)
-            heart = heart_rate(t, x[:, 3], x[:, 4])
+            heart = heart_rate(t, x[:, 3:6], x[:, 6])
             heard = heart.confidence >= HEART_HEARD
             self._heart_unheard = 0 if heard else self._heart_unheard + 1
         presence_breath = self._presence_breath(until_s=t_s) or breath
@@ -323,7 +323,7 @@ class Detector:
         """The breathing rows of the blocks between two times."""
         assert self._blocks is not None
         t, x = self._blocks.between(lo_s, hi_s)
-        return breathing_rows(t, x[:, :3], x[:, 4], x[:, 5], self._group)
+        return breathing_rows(t, x[:, :3], x[:, 6], x[:, 7], self._group)
 
     def _still_gravity(self, t_s: float) -> F64 | None:
         """Mean gravity of the last epoch if nothing moved in it: the still blocks around a
@@ -331,7 +331,7 @@ class Detector:
         decided."""
         assert self._blocks is not None
         _, x = self._blocks.between(t_s - EPOCH_S, t_s - 1e-9)
-        if not len(x) or x[:, 4].any():
+        if not len(x) or x[:, 6].any():
             return None
         return np.asarray(x[:, :3].mean(axis=0))
 

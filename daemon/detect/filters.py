@@ -22,7 +22,7 @@ Per block:
                   spread over three axes: along one axis a faint jerk stands out more.
 - ``slow_g``      RMS over 0.5 s of |60 ms mean - 1 s mean|: the 1-8 Hz band of a limb
                   movement, averaged over its length, where noise averages down further.
-- ``bcg_g2``      power of the 4-15 Hz band (40 ms mean - 0.2 s mean), where the heartbeat's
+- ``bcg_g``       the 4-15 Hz band per axis (40 ms mean - 0.2 s mean), where the heartbeat's
                   ring through the mattress lies; it feeds the heart-rate estimate.
 """
 
@@ -70,7 +70,7 @@ class Blocks:
     envelope_g: F64
     vertical_g: F64
     slow_g: F64
-    bcg_g2: F64
+    bcg_g: F64
 
     def __len__(self) -> int:
         return len(self.t_s)
@@ -78,12 +78,12 @@ class Blocks:
     def part(self, start: int, end: int | None = None) -> Blocks:
         s = slice(start, end)
         return Blocks(self.t_s[s], self.index[s], self.mean_g[s], self.envelope_g[s],
-                      self.vertical_g[s], self.slow_g[s], self.bcg_g2[s])
+                      self.vertical_g[s], self.slow_g[s], self.bcg_g[s])
 
 
 def empty_blocks() -> Blocks:
     z = np.zeros(0)
-    return Blocks(z, np.zeros(0, np.int64), np.zeros((0, 3)), z, z, z, z)
+    return Blocks(z, np.zeros(0, np.int64), np.zeros((0, 3)), z, z, z, np.zeros((0, 3)))
 
 
 class FrontEnd:
@@ -206,7 +206,7 @@ class FrontEnd:
             envelope_g=_rms(m2[inner], eh),
             vertical_g=_rms(vertical[inner] * vertical[inner], eh),
             slow_g=_rms(_power(slow_g), seh),
-            bcg_g2=_power(bcg_g),
+            bcg_g=bcg_g,
         )
 
 

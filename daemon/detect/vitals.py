@@ -1,7 +1,7 @@
 """Breathing and heart rate from the still stretches of the block stream.
 
 At most every 20 s (an *epoch*; see ``Detector._epoch`` for when each is skipped) a rate is
-estimated from the last minute (breathing) or half minute (heart), using only its still
+estimated from the last minute (breathing) or minute and a half (heart), using only its still
 stretches: at least a second away from any movement, each at least 6 s long, 30 s (15 s for
 the heart) in all.
 
@@ -20,13 +20,22 @@ near 1. ``presence`` also gets the swing ratio: the projected power against what
 noise alone would give (about 1 in an empty bed).
 
 Heart rate. Each heartbeat jolts the body and rings the mattress at 5-10 Hz for a few tenths
-of a second (the ballistocardiogram). The amplitude of the 4-15 Hz band, smoothed over 0.14 s,
-rises with each beat; the beat period is found in it the same way, between 0.5 and 1.5 s
-(40-120 bpm). Under a noisy sensor (ADXL345-class) the beats drown and the confidence stays
-low; an ADXL355-class sensor hears them well.
+of a second (the ballistocardiogram). The jolt has a direction (along the body, or into the
+mattress, depending on how one lies), while the sensor's noise is spread over all three axes.
+So the 4-15 Hz band is taken along its principal axis over the still stretches (the direction
+in which it swings most: the beat's, once the beat is there at all), which leaves out the
+noise of the other two directions; its square, smoothed over 0.14 s, rises with each beat's
+energy. The beat period is found in that the same way as the breath's, between 0.5 and 1.5 s
+(40-120 bpm). A minute and a half of it averages the noise down further than half a minute
+would; the heart rate hardly moves in that time. Under a noisy sensor (ADXL345-class) the beats
+drown and the confidence stays low; an ADXL355-class sensor hears them, faint ones too.
 
 A rate is published when its confidence is high enough (``*_PUBLISH``) and one of the two
-estimates before it agrees; otherwise the night summary says None.
+estimates before it agrees; otherwise the night summary says None. A published heart rate is
+then carried on by estimates that stay close to it, even weak ones (``HEART_FOLLOW``): a
+faint heart gives the right rate with little confidence more often than noise lands within
+3 bpm of it by chance. An inconclusive estimate does not withdraw it at once; it stands
+for up to ``STALE_S``.
 """
 
 from __future__ import annotations
@@ -43,7 +52,7 @@ RESP_MIN_S = 30.0
 #: Rows per second of the breathing stream.
 SLOW_RATE_HZ = 5.0
 RESP_PERIOD_S = (2.0, 10.0)
-HEART_WINDOW_S = 45.0
+HEART_WINDOW_S = 90.0
 HEART_MIN_S = 15.0
 HEART_PERIOD_S = (0.5, 1.5)
 HEART_SMOOTH_S = 0.14
@@ -64,7 +73,9 @@ RESP_AGREE_BPM = 1.5
 HEART_AGREE_BPM = 3.0
 #: ... and, for the heart, one of the last ten estimates reached this (the sensor hears it).
 HEART_AUDIBLE = 0.24
-#: While moving, the last published rate stands this long.
+#: A published heart rate is carried on by an estimate this confident that stays close to it.
+HEART_FOLLOW = 0.08
+#: While estimates are missing or inconclusive, the last published rate stands this long.
 STALE_S = 60.0
 
 
@@ -208,8 +219,8 @@ def _local_mean(seg: F64, window: int) -> F64:
     return np.asarray((csum[:, hi] - csum[:, lo]) / (hi - lo))
 
 
-def heart_rate(t_s: F64, bcg_g2: F64, moving: F64) -> Heart:
-    """Heart rate from the per-block power of the heartbeat band, using its still parts."""
+def heart_rate(t_s: F64, bcg_g: F64, moving: F64) -> Heart:
+    """Heart rate from the heartbeat band of each block (per axis), using its still parts."""
     n = len(t_s)
     if n < 4:
         return NO_HEART
@@ -220,16 +231,27 @@ def heart_rate(t_s: F64, bcg_g2: F64, moving: F64) -> Heart:
     used = sum(b - a for a, b in segments)
     if used * dt < HEART_MIN_S:
         return NO_HEART
-    # The beat's envelope: the band's amplitude smoothed over about 0.14 s, then every
-    # second value of it (25 a second are plenty for a beat's shape and make the rest cheaper).
-    amplitude = np.concatenate([[0.0], np.cumsum(np.sqrt(bcg_g2))])
+    still = np.zeros(n, dtype=bool)
+    for a, b in segments:
+        still[a:b] = True
+    # The beat pushes the body along one direction (per posture), while the sensor's noise is
+    # spread over all three axes: along the band's principal axis over the still rows the
+    # beats stand out from a third of the noise. Its square is the beat's energy.
+    axes = np.array(bcg_g.T)  # (3, n), contiguous: the same sums wherever the window lay
+    band = np.array(axes[:, still])
+    _, vectors = np.linalg.eigh(band @ band.T)
+    along = vectors[:, -1] @ axes
+    energy = np.concatenate([[0.0], np.cumsum(along * along)])
+    # The beat's envelope: the energy smoothed over about 0.14 s.
     smooth = np.zeros(n)
-    smooth[w // 2 : w // 2 + n - w + 1] = (amplitude[w:] - amplitude[:-w]) / w
+    smooth[w // 2 : w // 2 + n - w + 1] = (energy[w:] - energy[:-w]) / w
     x = np.zeros(n)
     weight = np.zeros(n)
     for a, b in segments:
         x[a:b] = smooth[a:b] - smooth[a:b].mean()
         weight[a:b] = 1.0
+    # Every second value of it: 25 a second are plenty for a beat's shape and make the
+    # rest cheaper.
     half = n // 2 * 2
     lag, peak = _period(x[n - half :: 2], weight[n - half :: 2], 2 * dt, HEART_PERIOD_S)
     if lag is None:
@@ -297,7 +319,7 @@ class VitalsTracker:
         self.heart = NO_HEART
         self.t_s: float | None = None
         self._breathing = _Publisher(RESP_PUBLISH, RESP_AGREE_BPM)
-        self._heart = _Publisher(HEART_PUBLISH, HEART_AGREE_BPM, HEART_AUDIBLE)
+        self._heart = _Publisher(HEART_PUBLISH, HEART_AGREE_BPM, HEART_AUDIBLE, HEART_FOLLOW)
 
     def update(self, t_s: float, breath: Breath | None, heart: Heart | None) -> None:
         """New estimates (None: not estimated this epoch, the last one stands)."""
@@ -321,13 +343,19 @@ class VitalsTracker:
 class _Publisher:
     """Publishes a rate when it is confident and agrees with one of the two estimates before
     it, and (if ``audible`` is given) one of the last ten estimates was at least that
-    confident, which noise hardly ever is; while a movement leaves too little still signal
-    for an estimate, the last published rate stands for up to ``STALE_S``."""
+    confident, which noise hardly ever is. With ``follow`` (the heart), once a rate is
+    published a later estimate needs only that confidence to carry it on, as long as it stays
+    within ``agree_bpm`` of it (noise seldom lands that close by chance, and the rate changes
+    slowly), and an inconclusive estimate (a weak stretch) does not withdraw it. While a
+    movement leaves too little still signal for an estimate (or, with ``follow``, while
+    estimates are inconclusive), the last published rate stands for up to ``STALE_S``."""
 
-    def __init__(self, needed: float, agree_bpm: float, audible: float = 0.0) -> None:
+    def __init__(self, needed: float, agree_bpm: float, audible: float = 0.0,
+                 follow: float | None = None) -> None:
         self.needed = needed
         self.agree_bpm = agree_bpm
         self.audible = audible
+        self.follow = follow
         self.value: float | None = None
         self._value_t_s = -np.inf
         self._previous: list[float | None] = [None, None]
@@ -339,8 +367,12 @@ class _Publisher:
         confirmed = candidate is not None and confidence >= self.needed and any(
             p is not None and abs(p - candidate) <= self.agree_bpm for p in self._previous
         ) and max(self._confidences) >= self.audible
+        followed = (self.follow is not None and self.value is not None and rate is not None
+                    and confidence >= self.follow and abs(rate - self.value) <= self.agree_bpm)
+        if followed and candidate is None:
+            candidate = rate
         self._previous = [self._previous[-1], candidate]
-        if confirmed and candidate is not None:
-            self.value, self._value_t_s = round(float(candidate), 1), t_s
-        elif rate is not None or t_s - self._value_t_s > STALE_S:
+        if (confirmed or followed) and rate is not None:
+            self.value, self._value_t_s = round(float(rate), 1), t_s
+        elif (rate is not None and self.follow is None) or t_s - self._value_t_s > STALE_S:
             self.value = None

@@ -98,6 +98,15 @@ def test_jerks_soon_after_getting_in_are_sleep_starts(evening) -> None:
     assert s["jerk_clusters"] == 1
 
 
+def test_a_faint_heart_is_heard_along_its_own_direction() -> None:
+    # A 0.45 mg beat under an ADXL355's noise (0.3 mg a sample): summed over three axes the
+    # noise buried it (no rate published); along the beat's direction it is heard all along.
+    bed = Bed(330, noise_g=0.0003, seed=8).breathe(15).heartbeat(58, peak_g=0.00045)
+    _, _, summaries = bed.run(every_s=10)
+    heart = [s["heart_rate_bpm"] for s in summaries if s["t_s"] >= 150]
+    assert heart and all(h is not None and abs(h - 58.0) <= 2.0 for h in heart)
+
+
 def test_a_noisy_sensor_does_not_publish_a_heart_rate() -> None:
     # An ADXL345's noise (3 mg) buries a 0.8 mg heartbeat; breathing still shows.
     bed = Bed(240, noise_g=0.003, seed=2).breathe(14, tilt_g=0.002).heartbeat(60)
