@@ -22,9 +22,8 @@ from typing import Any, NoReturn, TypeVar, cast
 
 from hypnic.daemon import config as cfg
 from hypnic.daemon.detect import Detector, DetectorSettings
-from hypnic.daemon.evaluate import EvaluationError
+from hypnic.daemon.errors import EvaluationError, MqttSetupError
 from hypnic.daemon.logsetup import limit_repeats
-from hypnic.daemon.mqtt_link import MqttSetupError
 from hypnic.daemon.sinks import describe_event
 from hypnic.daemon.store import EventStore, StoreError
 from hypnic.drivers.base import SensorError

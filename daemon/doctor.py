@@ -19,7 +19,8 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from hypnic.daemon.config import Config
-from hypnic.daemon.mqtt_link import MqttSetupError, build_client, mqtt_settings
+from hypnic.daemon.errors import MqttSetupError
+from hypnic.daemon.mqtt_link import build_client, mqtt_settings
 from hypnic.daemon.sensors import open_bus, open_sensor
 from hypnic.drivers.acquire import Accelerometer
 from hypnic.drivers.base import SensorError

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from hypnic.daemon.errors import EvaluationError
 from hypnic.daemon.events import Event
 from hypnic.daemon.scoring import Detected, Label, NightRun, NightTruth, Tally, figures, score
 from hypnic.drivers.base import Block
@@ -32,10 +33,6 @@ SAMPLE_EVERY_S = 5.0
 TRUTH_FILE = "truth.json"
 RECORDINGS = ("recording.npz", "recording.csv")
 _SIMULATE = "make it with `hypnic simulate --scenario NAME --out DIR`"
-
-
-class EvaluationError(Exception):
-    """A folder or truth file that cannot be evaluated; the message says what and how to fix."""
 
 
 class StreamingDetector(Protocol):

@@ -24,6 +24,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from hypnic.daemon.commands import Command, CommandError, parse_command
 from hypnic.daemon.config import MqttConfig
+from hypnic.daemon.errors import MqttSetupError
 from hypnic.daemon.topics import OFFLINE, ONLINE, Topics, default_node_id
 
 log = logging.getLogger("hypnic.mqtt")
@@ -34,11 +35,6 @@ T = TypeVar("T")
 CREDENTIAL_NAME = "mqtt_password"
 RECONNECT_MIN_S = 1
 RECONNECT_MAX_S = 60
-
-
-class MqttSetupError(Exception):
-    """The MQTT settings cannot work (an unreadable password or certificate file), worded as
-    one line that names the file and the fix."""
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ from broker import Broker, Subscriber, free_port, make_test_ca, publish, running
 
 from hypnic.daemon.commands import Command
 from hypnic.daemon.config import MqttConfig
+from hypnic.daemon.errors import MqttSetupError
 from hypnic.daemon.events import Event
-from hypnic.daemon.mqtt_link import MqttLink, MqttSettings, MqttSetupError, mqtt_settings
+from hypnic.daemon.mqtt_link import MqttLink, MqttSettings, mqtt_settings
 from hypnic.daemon.mqtt_sink import ANNOUNCED_KEY, MqttSink
 from hypnic.daemon.payloads import iso
 from hypnic.daemon.sinks import StoreSink
