@@ -10,6 +10,8 @@ import hashlib
 import os
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,18 @@ def run(*args: str | Path, env: dict[str, str] | None = None,
     if as_nobody and os.geteuid() == 0:
         cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *cmd]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd="/")
+
+
+@pytest.fixture(scope="module")
+def nobody_clone() -> Iterator[Path]:
+    """A copy of the clone that ``nobody`` can reach: a clone may sit in a folder only its
+    owner can enter (``mktemp -d`` makes those)."""
+    folder = Path(tempfile.mkdtemp(prefix="hypnic-deploy-"))
+    folder.chmod(0o755)
+    shutil.copytree(REPO, folder / "hypnic", ignore=shutil.ignore_patterns(
+        ".git", ".venv*", "build", "*.egg-info", "__pycache__", ".*_cache", "bench", "tests"))
+    yield folder / "hypnic"
+    shutil.rmtree(folder)
 
 
 def steps(script: Path, root: Path, *calls: str,
@@ -45,8 +59,8 @@ def test_shellcheck_finds_nothing() -> None:
 
 
 @pytest.mark.parametrize("script, flag", [(INSTALL, "--no-start"), (UNINSTALL, "--purge")])
-def test_help_names_the_options(script: Path, flag: str) -> None:
-    result = run(script, "--help", as_nobody=True)
+def test_help_names_the_options(script: Path, flag: str, nobody_clone: Path) -> None:
+    result = run(nobody_clone / script.relative_to(REPO), "--help", as_nobody=True)
     assert result.returncode == 0 and result.stderr == ""
     assert result.stdout.startswith(f"usage: sudo deploy/{script.name} [{flag}]\n")
     assert f"\n  {flag}  " in result.stdout
@@ -64,7 +78,9 @@ def test_an_unknown_option_is_one_line_and_exit_2(script: Path, options: str) ->
 
 
 @pytest.mark.parametrize("script, args", [(INSTALL, ["--no-start"]), (UNINSTALL, ["--purge"])])
-def test_not_root_is_refused_with_the_command_to_use(script: Path, args: list[str]) -> None:
+def test_not_root_is_refused_with_the_command_to_use(script: Path, args: list[str],
+                                                     nobody_clone: Path) -> None:
+    script = nobody_clone / script.relative_to(REPO)
     result = run(script, *args, as_nobody=True)
     assert result.returncode == 2 and result.stdout == ""
     expected = f"sudo {script} {args[0]}"
