@@ -2,10 +2,13 @@
 
 A floor is the 20th percentile of the last five minutes of per-frame (2 s) envelope maxima.
 Using the maxima means the floor sits above heartbeat pulses and noise spikes, not at their
-mean; the low percentile keeps it from rising during a restless stretch. It is first known
-after five frames (10 s) and then recomputed every twenty (40 s), each time from the frames
-before, so a movement never raises its own threshold, and a pass of many frames needs only
-a few percentiles. Each detection path has its own floor; they are learnt together.
+mean; the low percentile keeps it from rising during a restless stretch. When the still
+signal grows (someone lies down on an empty bed, whose heartbeat then sits above the empty
+bed's noise) the five-minute percentile would follow only after four minutes, each heartbeat
+a movement until then; so the floor is at least the same percentile of the last 40 s. It
+is first known after five frames (10 s) and then recomputed every ten (20 s), each time from
+the frames before, so a movement never raises its own threshold, and a pass of many frames
+needs only a few percentiles. Each detection path has its own floor; they are learnt together.
 
 Frames are counted in blocks from the first sample, so the floor in force for a block is the
 same however the stream was cut.
@@ -18,10 +21,12 @@ import numpy as np
 from hypnic.daemon.detect.filters import F64, I64
 
 FLOOR_WINDOW_FRAMES = 150
+#: The percentile of the last 40 s is a lower bound on the floor.
+RECENT_FRAMES = 20
 FLOOR_PERCENTILE = 20.0
 #: The floor is first computed after WARMUP_FRAMES frames, then every UPDATE_FRAMES.
 WARMUP_FRAMES = 5
-UPDATE_FRAMES = 20
+UPDATE_FRAMES = 10
 
 
 def _epoch(frame: I64) -> I64:
@@ -102,13 +107,22 @@ class NoiseFloors:
         slots = ids % self.window
         # A ring slot may still hold a frame older than the window, or none at all.
         stored = self._frame_ids[slots] == ids
-        values = self._maxima[:, slots[stored]]
-        values = values[:, ~np.isnan(values).any(axis=0)]
-        if values.shape[1] < WARMUP_FRAMES:
+        known = stored.copy()
+        known[stored] = ~np.isnan(self._maxima[:, slots[stored]]).any(axis=0)
+        if known.sum() < WARMUP_FRAMES:
             return np.full(len(self._floor), np.nan)
-        # numpy's default (linear) percentile, without its overhead.
-        ordered = np.sort(values, axis=1)
-        pos = (ordered.shape[1] - 1) * (FLOOR_PERCENTILE / 100.0)
-        lo = int(pos)
-        hi = min(lo + 1, ordered.shape[1] - 1)
-        return np.asarray(ordered[:, lo] + (ordered[:, hi] - ordered[:, lo]) * (pos - lo))
+        recent = known & (ids >= first_frame - RECENT_FRAMES)
+        floor = _percentile(self._maxima[:, slots[known]])
+        if recent.sum() >= WARMUP_FRAMES:
+            floor = np.maximum(floor, _percentile(self._maxima[:, slots[recent]]))
+        return floor
+
+
+def _percentile(values: F64) -> F64:
+    """FLOOR_PERCENTILE of each row: numpy's default (linear) percentile without its
+    overhead."""
+    ordered = np.sort(values, axis=1)
+    pos = (ordered.shape[1] - 1) * (FLOOR_PERCENTILE / 100.0)
+    lo = int(pos)
+    hi = min(lo + 1, ordered.shape[1] - 1)
+    return np.asarray(ordered[:, lo] + (ordered[:, hi] - ordered[:, lo]) * (pos - lo))

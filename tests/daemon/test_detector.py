@@ -198,3 +198,22 @@ def test_remeasuring_the_noise_floor_forgets_it_and_learns_it_again() -> None:
     detector.feed(block(n, int(rate * frames_s), 0.006))
     again = detector.noise_floor_g
     assert again is not None and again > 2 * quiet
+
+
+def test_the_floor_follows_a_louder_still_bed_within_a_minute() -> None:
+    """Someone lies down on an empty bed: their heartbeat lifts the still signal above the
+    empty bed's noise, and the floor must follow before the beats are called movements."""
+    from hypnic.daemon.detect.floor import NoiseFloors
+
+    blocks_per_frame = 100  # 2 s frames of 20 ms blocks
+    floors = NoiseFloors(1)
+    rng = np.random.default_rng(3)
+    empty_s, occupied_s = 300, 120
+    frame = np.arange((empty_s + occupied_s) * 50) // blocks_per_frame
+    env = np.where(frame < empty_s // 2, 0.0003, 0.0015) * rng.uniform(0.8, 1.2, len(frame))
+    learnt = np.concatenate([floors.floors(frame[i : i + 500], env[None, i : i + 500])[0]
+                             for i in range(0, len(frame), 500)])
+    t_s = np.arange(len(frame)) / 50.0
+    assert np.nanmax(learnt[t_s < empty_s]) < 0.0004
+    # Within a minute the floor is the occupied bed's, not the empty bed's.
+    assert learnt[t_s >= empty_s + 60].min() > 0.0011
