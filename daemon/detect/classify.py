@@ -13,15 +13,17 @@ The rules, in order:
 - the gravity direction moved by 0.4° or more       → posture_change (the body's weight moved)
 - otherwise                                          → limb_movement
 
-Linearity is what tells a jerk from a short limb movement. A myoclonic jerk is one brief
-muscle burst (under a quarter second): it kicks the mattress once and the mattress rings
-along one direction, so the band-passed acceleration during it stays on a line (the largest
-eigenvalue of its 3-axis covariance holds nearly all of it). A limb movement lasts longer and
-moves the body several ways in turn, so the motion wanders in all three axes (typically 50-80
-% on the main axis). The sensor's own noise, estimated just before the movement, is taken
-out of the covariance first, so a faint jerk is not called wandering because of noise. Where
-the noise leaves too little to judge, the older shape rule decides: a sharp rise (peak within
-0.3 s of onset) and a short core (envelope above 30 % of its peak for at most 0.6 s).
+Linearity is what tells a jerk from a short limb movement (with a core, the envelope above 30
+% of its peak, of at most a second: a jerk's ring dies well within one). A myoclonic jerk is
+one brief muscle burst (under a quarter second): it kicks the mattress once and the mattress
+rings along one direction, so the band-passed acceleration during it stays on a line (the
+largest eigenvalue of its 3-axis covariance holds nearly all of it). A limb movement lasts
+longer and moves the body several ways in turn, so the motion wanders in all three axes
+(typically 50-80 % on the main axis). The sensor's own noise, estimated just before the
+movement, is taken out of the covariance first, so a faint jerk is not called wandering
+because of noise. Where the noise leaves too little to judge, the older shape rule decides: a
+sharp rise (peak within 0.3 s of onset) and a short core (envelope above 30 % of its peak for
+at most 0.6 s).
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ JERK_MIN_LINEARITY = 0.95
 LINEARITY_MIN_SNR = 1.0
 JERK_MAX_RISE_S = 0.3
 JERK_MAX_CORE_S = 0.6
+#: Even a linear movement is no jerk if its core lasts longer than this: a jerk's ring through
+#: the mattress dies well within a second (heartbeats merged over a breath are linear too).
+JERK_MAX_RING_S = 1.0
 POSTURE_TILT_DEG = 0.4
 #: A shift of the load between these (and weaker than PARTNER_MAX_PEAK_G) is not the sleeper's.
 PARTNER_TILT_DEG = 0.05
@@ -189,7 +194,7 @@ def classify(shape: Shape) -> str | None:
         if math.isnan(shape.linearity):
             jerk = shape.rise_s <= JERK_MAX_RISE_S and shape.core_s <= JERK_MAX_CORE_S
         else:
-            jerk = shape.linearity >= JERK_MIN_LINEARITY
+            jerk = shape.linearity >= JERK_MIN_LINEARITY and shape.core_s <= JERK_MAX_RING_S
         if jerk:
             return "jerk"
     tilt = shape.tilt_deg

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from bedsignal import Bed
 
@@ -33,3 +34,16 @@ def test_a_long_limb_movement_is_one_event() -> None:
     events, _, _ = bed.run()
     assert [e.type for e in events] == ["limb_movement"]
     assert abs(events[0].onset_s - 60.0) <= 1.0 and events[0].duration_s >= 3.0
+
+
+
+def test_a_linear_movement_ringing_over_a_second_is_not_a_jerk() -> None:
+    # A sway of the bed along one direction, swelling and dying over 2 s: as linear as a
+    # jerk, but a jerk's ring through the mattress dies well within a second.
+    bed = Bed(120, noise_g=0.0005, seed=7).breathe(15)
+    on = bed.span(60.0, 62.0)
+    tt = bed.t[on] - 60.0
+    sway = 0.01 * np.sin(np.pi * tt / 2.0) ** 2 * np.sin(2 * np.pi * 5.0 * tt)
+    bed.acc[on] += np.outer(sway, [0.2, 0.3, 0.93])
+    events, _, _ = bed.run()
+    assert events and "jerk" not in [e.type for e in events]
