@@ -4,7 +4,7 @@ The stages, each in its own module:
 
 1. ``frames``   gathers Blocks into passes of one second to a minute (for speed only).
 2. ``filters``  averages samples into 20 ms blocks and computes three envelopes of motion:
-                broadband, along gravity (where a faint jerk stands out) and a slow 1-8 Hz
+                broadband, along gravity (where a faint jerk stands out) and a slow 1-5 Hz
                 band (where a faint limb movement does).
 3. ``floor``    learns each envelope's noise floor; thresholds follow it:
                 on = max(min_peak_g, k(sensitivity) × floor), off = halfway between floor and on.

@@ -20,8 +20,9 @@ Per block:
 - ``vertical_g``  RMS over 0.1 s of the same motion along gravity. A jerk kicks the body into
                   the mattress, so nearly all of it is vertical, while the sensor's noise is
                   spread over three axes: along one axis a faint jerk stands out more.
-- ``slow_g``      RMS over 0.5 s of |60 ms mean - 1 s mean|: the 1-8 Hz band of a limb
-                  movement, averaged over its length, where noise averages down further.
+- ``slow_g``      RMS over 0.5 s of |100 ms mean - 1 s mean|: the 1-5 Hz band of a limb
+                  movement (a leg hardly moves faster), averaged over its
+                  length, where noise averages down further.
 - ``bcg_g``       the 4-15 Hz band per axis (40 ms mean - 0.2 s mean), where the heartbeat's
                   ring through the mattress lies; it feeds the heart-rate estimate.
 """
@@ -40,7 +41,7 @@ BLOCK_RATE_HZ = 50.0
 HIGHPASS_WINDOW_S = 1.0
 BCG_HIGHPASS_WINDOW_S = 0.2
 ENVELOPE_WINDOW_S = 0.1
-SLOW_SMOOTH_S = 0.06
+SLOW_SMOOTH_S = 0.1
 SLOW_ENVELOPE_S = 0.5
 # Fine (full-rate) filters used to time a movement's edges.
 FINE_SMOOTH_WINDOW_S = 0.025
