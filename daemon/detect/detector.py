@@ -78,6 +78,10 @@ PRESENCE_MIN_S = 15.0
 #: epochs without one, the heart rate is estimated only every fifth epoch.
 HEART_HEARD = 0.15
 HEART_UNHEARD_EPOCHS = 15
+#: Each path's threshold factor against the sensitivity's: the slow envelope averages over
+#: 0.5 s, five times longer than the others, so its noise peaks sit closer to its floor and a
+#: lower factor gives it no more false alarms.
+PATH_FACTOR = np.array([1.0, 1.0, 0.85])[:, None]
 #: Breathing and heart rate leave out what is above the off-threshold at this threshold
 #: factor (the default sensitivity's), whatever the sensitivity.
 DEFAULT_FACTOR = 2.0
@@ -154,9 +158,10 @@ class Detector:
         on, off = self._thresholds(np.array([floor]))
         return float(on[0]), float(off[0])
 
-    def _thresholds(self, floor: F64, factor: float | None = None) -> tuple[F64, F64]:
+    def _thresholds(self, floor: F64, factor: float | None = None,
+                    scale: F64 | float = 1.0) -> tuple[F64, F64]:
         k = threshold_factor(self.settings.sensitivity) if factor is None else factor
-        on = np.maximum(self.settings.min_peak_g, k * floor)
+        on = np.maximum(self.settings.min_peak_g, k * scale * floor)
         off = floor + 0.5 * (on - floor)
         warming = np.isnan(floor)
         return np.where(warming, np.inf, on), np.where(warming, np.inf, off)
@@ -252,7 +257,7 @@ class Detector:
         if settling[0]:
             env[:, settling] = 0.0
         floor = self._floors.floors(frame, env)
-        on_g, off_g = self._thresholds(floor)
+        on_g, off_g = self._thresholds(floor, scale=PATH_FACTOR)
         above_on = np.asarray((env > on_g).any(axis=0))
         above_off = np.asarray((env > off_g).any(axis=0))
         # What counts as moving for breathing and heart rate does not follow the sensitivity:
