@@ -367,7 +367,9 @@ class Detector:
                 min(span_hi + FINE_MARGIN_S, self._segment_end_s))
             fine = fine_filter(t, acc, self.rate_hz)
             inside = (fine.t_s >= span_lo) & (fine.t_s <= span_hi)
-            quiet = (fine.t_s >= span_lo - NOISE_WINDOW_S) & (fine.t_s < span_lo - 0.05)
+            # The noise is the still second before the movement, not the ring of the last one.
+            quiet = (fine.t_s >= max(span_lo - NOISE_WINDOW_S, self._previous_end_s + 0.05)) \
+                & (fine.t_s < span_lo - 0.05)
             if not inside.any():
                 continue
             # Gravity before, from the end of the previous movement on at the earliest.
