@@ -27,7 +27,10 @@ tilts the mattress under the sensor by a degree or more. So:
   around a movement may already carry the tilt of someone getting in.
 - An empty bed that hears breathing for ``BREATHING_ENTRY_EPOCHS`` epochs in a row has someone
   in it after all: getting in was too gentle to be told from a footstep. The last movement
-  dropped as not the sleeper's becomes the bed entry, if it was recent.
+  dropped as not the sleeper's becomes the bed entry, if it was recent. So does a dropped
+  movement (it tilted the bed too little, and the breathing after it was too faint to hear
+  at first) that a swing above the sensor's noise follows for ``FAINT_EPOCHS`` epochs with
+  no sign of absence: a light sleeper on a noisy sensor.
 - Jerks and limb movements in an empty bed are not a sleeper's (a footstep, a door, a pet) and
   are dropped; while the state is still unknown they wait for it.
 
@@ -99,8 +102,8 @@ class Presence:
         #: The latest movement dropped in the empty bed, and the breathing epochs since.
         self._dropped: Event | None = None
         self._breathing_epochs = 0
-        #: Epochs in a row, while it is unknown whether anyone is in bed, whose slow swing
-        #: stood above the sensor's noise without being clear breathing.
+        #: Epochs in a row, while nobody is known to be in bed, whose slow swing stood above
+        #: the sensor's noise without being clear breathing.
         self._above_noise = 0
         #: Stays in bed beginning ("in") or ending ("out"): (change, time, bed entry onset or
         #: None), for the sleep tracker to read.
@@ -184,7 +187,7 @@ class Presence:
         """Breathing evidence (of the whole last minute, or, while a big movement waits, of
         the still signal after it); returns the movements now decided."""
         vote = _vote(breath)
-        if self.in_bed is None and vote != -1 and breath.swing_ratio > ABSENT_RATIO:
+        if self.in_bed is not True and vote != -1 and breath.swing_ratio > ABSENT_RATIO:
             self._above_noise += 1
         elif vote == -1:
             self._above_noise = 0
@@ -206,6 +209,10 @@ class Presence:
                 self._breathing_epochs = self._breathing_epochs + 1 if vote == 1 else 0
             if self._breathing_epochs >= BREATHING_ENTRY_EPOCHS:
                 events += self._breathing_entry(t_s)
+            elif self._above_noise >= FAINT_EPOCHS and self._dropped is not None:
+                faint_since_s = t_s - (FAINT_EPOCHS + 1) * EPOCH_S
+                if self._dropped.offset_s >= faint_since_s - LATE_ENTRY_S:
+                    events.append(self._enter(self._dropped))
         return events
 
     def _breathing_entry(self, t_s: float) -> list[Event]:
@@ -216,6 +223,7 @@ class Presence:
             return [self._enter(dropped)]
         self.in_bed, self.since_s = True, breathing_since_s
         self._votes, self._breathing_epochs, self._dropped = [], 0, None
+        self._above_noise = 0
         self.changes.append(("in", breathing_since_s, None))
         return []
 
@@ -278,6 +286,7 @@ class Presence:
     def _enter(self, event: Event) -> Event:
         self.in_bed, self.entry_s, self.since_s = True, event.onset_s, event.onset_s
         self._votes, self._breathing_epochs, self._dropped = [], 0, None
+        self._above_noise = 0
         self.changes.append(("in", event.offset_s, event.onset_s))
         return replace(event, type="bed_entry")
 
@@ -286,6 +295,7 @@ class Presence:
             self.time_in_bed_s += max(0.0, event.onset_s - self.since_s)
         self.in_bed, self.exit_s, self.since_s = False, event.onset_s, None
         self._breathing_epochs, self._dropped = 0, None
+        self._above_noise = 0
         if after_g is not None:
             self.empty_gravity_g = after_g
         self.changes.append(("out", event.onset_s, None))

@@ -34,10 +34,17 @@ class Bed:
         return (self.t >= start_s) & (self.t < end_s)
 
     def breathe(self, bpm: float, tilt_g: float = 0.0015, start_s: float = 0.0,
-                end_s: float = np.inf) -> Bed:
-        """A slow swing of gravity along one horizontal direction, with a 2nd harmonic."""
+                end_s: float = np.inf, irregular: float = 0.0) -> Bed:
+        """A slow swing of gravity along one horizontal direction, with a 2nd harmonic;
+        ``irregular``: how far (as a share) the rate wanders from breath to breath."""
         on = self.span(start_s, end_s)
         phase = 2 * np.pi * bpm / 60.0 * self.t[on]
+        if irregular:
+            # The rate wanders smoothly: a new random rate every 4 s, linearly joined.
+            knots = self.rng.normal(1.0, irregular, int(len(phase) / self.rate_hz / 4) + 2)
+            rate = np.interp(np.arange(len(phase)) / (4 * self.rate_hz),
+                             np.arange(len(knots)), knots)
+            phase = 2 * np.pi * bpm / 60.0 * np.cumsum(rate) / self.rate_hz
         swing = tilt_g * (np.sin(phase) + 0.15 * np.sin(2 * phase))
         self.acc[on] += np.outer(swing, _unit(np.cross(GRAVITY, [1.0, 0.0, 0.0])))
         return self

@@ -174,6 +174,19 @@ def test_getting_in_too_gently_to_tell_is_found_by_the_breathing() -> None:
     assert detector.summary()["respiration_rate_bpm"] == pytest.approx(15, abs=1)
 
 
+
+def test_a_light_sleeper_on_a_noisy_sensor_is_found_by_their_faint_breathing() -> None:
+    """Getting in tilts the bed too little to tell, and the breathing after it is irregular
+    and barely above a noisy sensor's noise: never clear breathing, but never the flat noise
+    of an empty bed either. After three minutes of it, the movement was the bed entry."""
+    bed = Bed(720, noise_g=0.003, seed=2)
+    bed.breathe(14, tilt_g=0.0005, start_s=110, irregular=0.15)
+    bed.tilt(100, 0.35, over_s=8, peak_g=0.15)
+    events, detector, _ = bed.run()
+    assert [e.type for e in events] == ["bed_entry"]
+    assert abs(events[0].onset_s - 100.0) <= 2.0
+    assert detector.summary()["in_bed"] is True
+
 def test_a_partner_shifting_on_the_other_side_is_not_an_event() -> None:
     bed = Bed(300, noise_g=0.0003, seed=5).breathe(15).heartbeat(60)
     bed.tilt(100, 0.15, over_s=4, peak_g=0.008)  # weak, and the load moved a little
