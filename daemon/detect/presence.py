@@ -22,7 +22,10 @@ tilts the mattress under the sensor by a degree or more. So:
   ends, makes it a bed exit; breathing, a posture change. One that takes the tilt at least
   half way back (a foam mattress creeps the rest of the way over minutes), or any big
   movement when no empty bed's tilt is known (the stream began with someone in bed), needs
-  two absent epochs to be an exit, and one breathing epoch makes it a posture change.
+  two absent epochs to be an exit, and one breathing epoch makes it a posture change. A
+  movement too slight to class as a posture change that moved the tilt by a tenth of a degree
+  and left it within ``LIGHT_EXIT_MATCH_DEG`` of the empty bed's is weighed the same way (a
+  light body getting out), and stays what it was classified as if breathing follows.
 - The empty bed's tilt is learnt only from epochs in which nothing moved: the still moments
   around a movement may already carry the tilt of someone getting in.
 - An empty bed that hears breathing for ``BREATHING_ENTRY_EPOCHS`` epochs in a row has someone
@@ -57,6 +60,10 @@ ENTRY_TILT_DEG = 0.5
 EXIT_MATCH_DEG = 0.15
 #: An exit must also move the tilt at least this much.
 EXIT_TILT_DEG = 0.4
+#: ... or, for a movement too slight to class as a posture change (a light body getting out),
+#: this much, ending within a few hundredths of a degree of the empty bed's tilt.
+LIGHT_EXIT_TILT_DEG = 0.1
+LIGHT_EXIT_MATCH_DEG = 0.05
 #: A big movement that leaves the tilt this close to the empty bed's, as a share of how far
 #: it was before, may be an exit that the mattress has not finished showing.
 TOWARD_EMPTY = 0.5
@@ -80,6 +87,7 @@ class _Waiting:
     if_breathing: str | None
     if_absent: str | None
     gravity_after_g: F64 | None = None
+    gravity_before_g: F64 | None = None
     absent_votes: int = 0
     absent_needed: int = 2
     #: At the end of the stream with no evidence either way: take it as a bed exit.
@@ -101,6 +109,8 @@ class Presence:
         self._last_t_s: float | None = None
         #: The latest movement dropped in the empty bed, and the breathing epochs since.
         self._dropped: Event | None = None
+        #: ... and the tilt before it: the empty bed's, should it turn out to be the entry.
+        self._dropped_before_g: F64 | None = None
         self._breathing_epochs = 0
         #: Epochs in a row, while nobody is known to be in bed, whose slow swing stood above
         #: the sensor's noise without being clear breathing.
@@ -148,7 +158,13 @@ class Presence:
             if self.in_bed is None:
                 self._waiting.append(_Waiting(event, event.type, None))
             elif self.in_bed is False:
-                self._dropped = event
+                self._dropped, self._dropped_before_g = event, before_g
+            elif self._light_exit(before_g, after_g):
+                # Waits as a big movement would (only the still signal after it votes).
+                self._waiting.append(_Waiting(replace(event, type="posture_change"),
+                                              event.type, "bed_exit", after_g,
+                                              absent_needed=1, exit_if_unsure=True))
+                return []
             return [event] if self.in_bed else []
         if self.in_bed is None:
             # Absent breathing before it: a bed entry if breathing follows.
@@ -161,7 +177,7 @@ class Presence:
             tilt = _angle_deg(self.empty_gravity_g, after_g)
             if tilt is not None and tilt >= ENTRY_TILT_DEG:
                 return [self._enter(event)]
-            self._waiting.append(_Waiting(event, "bed_entry", None, after_g))
+            self._waiting.append(_Waiting(event, "bed_entry", None, after_g, before_g))
             return []
         back = _angle_deg(self.empty_gravity_g, after_g)
         back_before = _angle_deg(self.empty_gravity_g, before_g)
@@ -182,6 +198,14 @@ class Presence:
                                       absent_needed=1 if tilted_back else 2,
                                       exit_if_unsure=tilted_back))
         return []
+
+    def _light_exit(self, before_g: F64 | None, after_g: F64 | None) -> bool:
+        """Did a movement too slight for a posture change take the bed back to its empty tilt?
+        (A sleeper's own limb movements leave the tilt alone.)"""
+        back = _angle_deg(self.empty_gravity_g, after_g)
+        moved = _angle_deg(before_g, after_g)
+        return back is not None and moved is not None and back <= LIGHT_EXIT_MATCH_DEG \
+            and moved >= LIGHT_EXIT_TILT_DEG
 
     def epoch(self, t_s: float, breath: Breath, still_gravity_g: F64 | None) -> list[Event]:
         """Breathing evidence (of the whole last minute, or, while a big movement waits, of
@@ -212,7 +236,7 @@ class Presence:
             elif self._above_noise >= FAINT_EPOCHS and self._dropped is not None:
                 faint_since_s = t_s - (FAINT_EPOCHS + 1) * EPOCH_S
                 if self._dropped.offset_s >= faint_since_s - LATE_ENTRY_S:
-                    events.append(self._enter(self._dropped))
+                    events.append(self._enter_late())
         return events
 
     def _breathing_entry(self, t_s: float) -> list[Event]:
@@ -220,7 +244,7 @@ class Presence:
         breathing_since_s = t_s - (BREATHING_ENTRY_EPOCHS + 1) * EPOCH_S
         dropped = self._dropped
         if dropped is not None and dropped.offset_s >= breathing_since_s - LATE_ENTRY_S:
-            return [self._enter(dropped)]
+            return [self._enter_late()]
         self.in_bed, self.since_s = True, breathing_since_s
         self._votes, self._breathing_epochs, self._dropped = [], 0, None
         self._above_noise = 0
@@ -265,16 +289,28 @@ class Presence:
                 # Still unknown whether anyone is in bed (a faint breather on a noisy
                 # sensor): a movement under the mattress is most likely theirs.
                 decided = True
-                kind = None if self.in_bed is False else (
-                    "posture_change" if self.in_bed else w.if_breathing)
+                if self.in_bed is False:
+                    kind = None
+                elif self.in_bed is None or w.if_breathing != "bed_entry":
+                    kind = w.if_breathing
+                else:
+                    kind = "posture_change"
             if not decided:
                 keep.append(w)
             elif kind is not None:
                 out.append(self._apply(kind, w))
             elif self.in_bed is False:
-                self._dropped = w.event
+                self._dropped, self._dropped_before_g = w.event, w.gravity_before_g
         self._waiting = keep
         return out
+
+    def _enter_late(self) -> Event:
+        """The movement dropped as not the sleeper's was the bed entry after all: the bed's
+        tilt learnt since was the sleeper's, and the empty bed's is the one before it."""
+        assert self._dropped is not None
+        if self._dropped_before_g is not None:
+            self.empty_gravity_g = self._dropped_before_g
+        return self._enter(self._dropped)
 
     def _apply(self, kind: str, w: _Waiting) -> Event:
         if kind == "bed_entry":

@@ -151,6 +151,20 @@ def test_getting_out_onto_a_mattress_that_creeps_back_is_still_a_bed_exit() -> N
     assert detector.summary()["in_bed"] is False
 
 
+
+def test_a_light_body_getting_out_just_before_the_end_is_a_bed_exit() -> None:
+    """A light body tilts the bed too little for its getting out to class as turning over,
+    but the bed goes back to its empty tilt exactly: with half a minute of signal left and
+    no breathing in it, that was the bed exit."""
+    bed = Bed(460, noise_g=0.0005, seed=1)
+    bed.breathe(15, start_s=70, end_s=420)
+    bed.tilt(60, 0.3, over_s=5, peak_g=0.2)
+    bed.tilt(420, -0.3, over_s=5, peak_g=0.2)
+    events, detector, _ = bed.run()
+    assert [e.type for e in events] == ["bed_entry", "bed_exit"]
+    assert abs(events[1].onset_s - 420.0) <= 2.0
+    assert detector.summary()["in_bed"] is False
+
 def test_turning_over_that_tilts_away_from_the_empty_bed_is_not_an_exit() -> None:
     bed = Bed(420, noise_g=0.0003, seed=4)
     bed.breathe(15, start_s=70, end_s=420)
