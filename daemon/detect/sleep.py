@@ -10,10 +10,10 @@ in bed:
    count, as they come in sleep too (periodic ones mostly do), nor does turning over after
    the provisional onset (people turn in their sleep).
 2. The sleep-start cluster. Jerks that come within 40 min of the start of that stillness open
-   the wake-to-sleep transition; each jerk within 8 min of the one before, and within 20 min
+   the wake-to-sleep transition; each jerk within 10 min of the one before, and within 20 min
    of the first, extends it (the transition takes minutes, not half an hour). Sleep onset is
    put 2 min before the cluster's last jerk (sleep starts crowd the last minutes before sleep
-   and spill a little past it), and the transition closes 8 min after that jerk.
+   and spill a little past it), and the transition closes 10 min after that jerk.
 3. Without jerks, onset is 3 min into the stillness but no sooner than a typical latency
    after getting into bed: 20 min the first time (healthy adults fall asleep 10-30 min after
    lying down), 10 min after getting back into bed in the night. A periodic limb movement
@@ -36,7 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 FIRST_JERK_WINDOW_S = 40 * 60.0
-CHAIN_GAP_S = 8 * 60.0
+CHAIN_GAP_S = 10 * 60.0
 CLUSTER_SPAN_S = 20 * 60.0
 ONSET_BEFORE_LAST_JERK_S = 2 * 60.0
 SLEEP_START_AFTER_ONSET_S = 3 * 60.0

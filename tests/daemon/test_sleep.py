@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hypnic.daemon.detect.sleep import SleepTracker
+from hypnic.daemon.detect.sleep import CHAIN_GAP_S, SleepTracker
 
 MIN = 60.0
 
@@ -19,12 +19,21 @@ def test_onset_is_two_minutes_before_the_last_sleep_start() -> None:
     tracker = in_bed_at()
     flags = [tracker.jerk(t) for t in (600.0, 900.0, 1100.0)]
     assert flags == [True, True, True]
-    tracker.advance(1100.0 + 7 * MIN)
+    tracker.advance(1100.0 + CHAIN_GAP_S - MIN)
     assert tracker.first_onset_s is None  # the cluster may still grow
-    tracker.advance(1100.0 + 8 * MIN)
+    tracker.advance(1100.0 + CHAIN_GAP_S)
     assert tracker.first_onset_s == 1100.0 - 2 * MIN
     assert tracker.first_latency_s == pytest.approx(1100.0 - 2 * MIN - 95.0)
 
+
+
+def test_a_sleep_start_nine_minutes_before_the_next_belongs_to_the_same_transition() -> None:
+    # Drowsiness can last ten minutes: the first sleep start may come that long before the
+    # ones that crowd the moment of falling asleep.
+    tracker = in_bed_at()
+    assert tracker.jerk(600.0) and tracker.jerk(600.0 + 9 * MIN)
+    tracker.advance(600.0 + 9 * MIN + CHAIN_GAP_S)
+    assert tracker.first_onset_s == 600.0 + 9 * MIN - 2 * MIN
 
 def test_jerks_after_the_transition_are_not_sleep_starts() -> None:
     tracker = in_bed_at()
@@ -54,7 +63,7 @@ def test_limb_movements_and_turning_after_the_onset_do_not_delay_it() -> None:
     tracker.jerk(600.0)
     tracker.movement("limb_movement", 650.0)
     tracker.movement("posture_change", 700.0)  # after the provisional onset (480 s)
-    tracker.advance(600.0 + 8 * MIN)
+    tracker.advance(600.0 + CHAIN_GAP_S)
     assert tracker.first_onset_s == 600.0 - 2 * MIN
 
 
