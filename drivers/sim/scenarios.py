@@ -25,6 +25,7 @@ them does not depend on one body, bed or unit. Where each range comes from is in
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from hypnic.drivers.chips import CHIPS
 from hypnic.drivers.chips.adxl345 import LSB_G as ADXL345_LSB_G
@@ -32,8 +33,10 @@ from hypnic.drivers.chips.adxl355 import LSB_PER_G as ADXL355_LSB_PER_G
 from hypnic.drivers.chips.lis3dh import DIGIT_MG as LIS3DH_DIGIT_MG
 from hypnic.drivers.chips.lsm6ds_common import MG_PER_LSB as LSM6DS_MG_PER_LSB
 from hypnic.drivers.chips.mpu6050 import COUNTS_PER_RANGE as MPU6050_COUNTS
-from hypnic.drivers.sim.night import SimulatedNight
 from hypnic.drivers.sim.params import NightParams
+
+if TYPE_CHECKING:  # the night itself is imported only to render one (see scenario_night)
+    from hypnic.drivers.sim.night import SimulatedNight
 
 
 @dataclass(frozen=True)
@@ -175,6 +178,8 @@ def scenario_params(name: str, chip: str) -> NightParams:
 def scenario_night(name: str, chip: str, seed: int, rate_hz: float = 200.0,
                    duration_s: float = 3600.0, start: str = "evening") -> SimulatedNight:
     """The scenario's night read through the chip, at the chip's rate nearest ``rate_hz``."""
+    from hypnic.drivers.sim.night import SimulatedNight
+
     params = scenario_params(name, chip)
     return SimulatedNight(seed, CHIP_SENSORS[chip].rate_hz(rate_hz), duration_s, start,
                           params)
