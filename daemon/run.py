@@ -135,7 +135,10 @@ def recent_baseline(store: EventStore, night_boundary: str) -> Baseline | None:
     history = []
     for n in recent:
         peaks = [e.peak_g for e in store.events(night=n.night) if e.type == "jerk"]
-        hours = float(n.figures.get("time_in_bed_s") or n.monitored_s) / 3600.0
+        # A night the daemon was restarted in holds each run's time in bed.
+        runs = [n.figures, *n.figures.get("earlier_runs", [])]
+        in_bed_s = sum(float(r.get("time_in_bed_s") or 0.0) for r in runs if isinstance(r, dict))
+        hours = (in_bed_s or n.monitored_s) / 3600.0
         history.append((peaks, hours))
     baseline = Baseline.from_nights(history)
     if baseline is not None:

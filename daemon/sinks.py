@@ -19,6 +19,8 @@ log = logging.getLogger("hypnic")
 
 #: How often, in wall seconds, the running night's summary row is rewritten.
 NIGHT_ROW_INTERVAL_S = 60.0
+#: Night figures given in sensor seconds, stored as Unix times too (``…_wall``).
+WALL_FIGURES = ("bed_entry_s", "bed_exit_s", "sleep_onset_s")
 
 
 class Sink(Protocol):
@@ -152,6 +154,9 @@ class StoreSink(SinkBase):
         self._lost = 0
         self._written_at = -float("inf")
         self._figures: dict[str, Any] | None = None
+        #: The figures of earlier runs of the daemon this night (it was restarted): the
+        #: detector starts afresh, and what it knew must not be written over.
+        self._earlier_runs: list[dict[str, Any]] = []
 
     def on_event(self, event: Event, onset_wall: float) -> None:
         self.store.add_event(
@@ -159,10 +164,12 @@ class StoreSink(SinkBase):
         )
 
     def on_status(self, status: Status) -> None:
-        # The detector's night figures go into the night's row with its next write.
-        self._figures = {
-            k: v for k, v in status.figures.items() if k not in ("counts", "samples")
-        }
+        # The detector's night figures go into the night's row with its next write, with
+        # its times on the sensor's clock also as Unix times (the log outlives that clock).
+        figures = {k: v for k, v in status.figures.items() if k not in ("counts", "samples")}
+        for key in WALL_FIGURES:
+            figures[key.removesuffix("_s") + "_wall"] = status.sensor_wall(key)
+        self._figures = figures
 
     def on_command(self, command: Command, wall: float) -> None:
         # Both outlive a restart: a privacy pause must not end because the Pi rebooted.
@@ -186,6 +193,7 @@ class StoreSink(SinkBase):
             # After a restart within the same night, carry on from what was already logged.
             self._monitored_s = earlier.monitored_s if earlier else 0.0
             self._lost = earlier.lost_samples if earlier else 0
+            self._earlier_runs = _runs(earlier.figures) if earlier else []
         self._last_seen = last_wall
         self._monitored_s += covered_s
         self._lost += lost
@@ -210,7 +218,8 @@ class StoreSink(SinkBase):
             "monitored_s": round(self._monitored_s, 3),
             "lost_samples": self._lost,
             "sensor": self.sensor,
-            "figures": self._figures,
+            "figures": self._figures if self._figures is None or not self._earlier_runs
+            else {**self._figures, "earlier_runs": self._earlier_runs},
         }
 
     def _write_row(self, row: dict[str, Any] | None) -> None:
@@ -219,3 +228,10 @@ class StoreSink(SinkBase):
         night = row.pop("night")
         self.store.update_night(night, **row)
         self._written_at = self._clock()
+
+
+def _runs(figures: dict[str, Any]) -> list[dict[str, Any]]:
+    """The figures of every run of the daemon a stored night row holds, oldest first."""
+    earlier = [run for run in figures.get("earlier_runs", []) if isinstance(run, dict)]
+    own = {k: v for k, v in figures.items() if k != "earlier_runs"}
+    return [*earlier, own] if own else earlier

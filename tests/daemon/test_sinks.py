@@ -11,7 +11,9 @@ import pytest
 
 from hypnic.daemon.events import Event
 from hypnic.daemon.sinks import NIGHT_MESSAGE_ID, ConsoleSink, StoreSink
+from hypnic.daemon.status import Status
 from hypnic.daemon.store import EventStore
+from hypnic.drivers.base import SensorHealth
 
 
 @pytest.fixture(autouse=True)
@@ -64,3 +66,36 @@ def test_one_summary_line_per_finished_night(caplog: pytest.LogCaptureFixture) -
     assert record.HYPNIC_COUNT_JERK == 3  # type: ignore[attr-defined]
     assert record.HYPNIC_MONITORED_S == "3600"  # type: ignore[attr-defined]
     assert record.getMessage() == "night 2027-01-14: 3 jerk in 1.0 h monitored"
+
+
+def status_at(wall_at_zero: float, figures: dict) -> Status:
+    return Status(wall=wall_at_zero + 100.0, wall_at_zero=wall_at_zero,
+                  health=SensorHealth("TEST", 200.0), figures=figures, paused=False, sensitivity=5,
+                  uptime_s=100.0)
+
+
+def test_a_restart_within_the_night_keeps_the_earlier_runs_figures(tmp_path: Path) -> None:
+    """The detector starts afresh after a restart; what it knew of the night before (the
+    sleep onset, the time in bed) stays in the log beside the new run's figures."""
+    start = wall("2027-01-15T22:00:00")
+    sink = StoreSink(EventStore.open(tmp_path), "test", "12:00")
+    sink.on_status(status_at(start, {"sleep_onset_s": 1200.0, "time_in_bed_s": 3000.0}))
+    feed(sink, "2027-01-15T22:00:00", 30)
+    sink.close()
+    restart = wall("2027-01-16T01:00:00")
+    sink = StoreSink(EventStore.open(tmp_path), "test", "12:00")
+    feed(sink, "2027-01-16T01:00:00", 10)
+    sink.close()  # no figures yet from the new run: the stored ones are kept as they were
+    with EventStore.open(tmp_path, read_only=True) as store:
+        row = store.night("2027-01-15")
+    assert row is not None and row.figures["sleep_onset_wall"] == start + 1200.0
+    sink = StoreSink(EventStore.open(tmp_path), "test", "12:00")
+    sink.on_status(status_at(restart, {"sleep_onset_s": None, "time_in_bed_s": 600.0}))
+    feed(sink, "2027-01-16T01:00:10", 10)
+    sink.close()
+    with EventStore.open(tmp_path, read_only=True) as store:
+        row = store.night("2027-01-15")
+    assert row is not None
+    assert row.figures["time_in_bed_s"] == 600.0 and row.figures["sleep_onset_wall"] is None
+    (earlier,) = row.figures["earlier_runs"]
+    assert earlier["sleep_onset_wall"] == start + 1200.0 and earlier["time_in_bed_s"] == 3000.0
