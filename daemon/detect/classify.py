@@ -3,14 +3,14 @@
 The rules, in order:
 
 - under 2 s and *linear*                            → jerk
-- the gravity direction moved by 0.05-0.4° with a peak under 40 mg, or by more with a peak
+- the gravity direction moved by 0.05-0.3° with a peak under 40 mg, or by more with a peak
   under 15 mg                                        → not an event: the load shifted, but not
   as the sleeper's own turning over does, as when a partner turns on the other side of the bed
   (the sleeper's own limb movements leave the tilt alone, under 0.04°; turning over moves it
   by 0.3° and more, and strongly)
 - longer than 10 s, or still going at 60 s          → posture_change (AASM limb movements
   last at most 10 s)
-- the gravity direction moved by 0.4° or more       → posture_change (the body's weight moved)
+- the gravity direction moved by 0.3° or more       → posture_change (the body's weight moved)
 - otherwise                                          → limb_movement
 
 Linearity is what tells a jerk from a short limb movement (with a core, the envelope above 30
@@ -47,7 +47,7 @@ JERK_MAX_CORE_S = 0.6
 #: Even a linear movement is no jerk if its core lasts longer than this: a jerk's ring through
 #: the mattress dies well within a second (heartbeats merged over a breath are linear too).
 JERK_MAX_RING_S = 1.0
-POSTURE_TILT_DEG = 0.4
+POSTURE_TILT_DEG = 0.3
 #: A shift of the load between these (and weaker than PARTNER_MAX_PEAK_G) is not the sleeper's.
 PARTNER_TILT_DEG = 0.05
 PARTNER_MAX_PEAK_G = 0.04

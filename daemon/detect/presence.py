@@ -171,7 +171,7 @@ class Presence:
             empty_before = -1 in self._votes or (
                 breath_before is not None and _vote(breath_before) == -1)
             became = "bed_entry" if empty_before else "posture_change"
-            self._waiting.append(_Waiting(event, became, None, after_g))
+            self._waiting.append(_Waiting(event, became, None, after_g, before_g))
             return []
         if self.in_bed is False:
             tilt = _angle_deg(self.empty_gravity_g, after_g)
@@ -182,7 +182,8 @@ class Presence:
         back = _angle_deg(self.empty_gravity_g, after_g)
         back_before = _angle_deg(self.empty_gravity_g, before_g)
         moved = _angle_deg(before_g, after_g) or 0.0
-        tilted_back = back is not None and back <= EXIT_MATCH_DEG and moved >= EXIT_TILT_DEG
+        tilted_back = (back is not None and back <= EXIT_MATCH_DEG and moved >= EXIT_TILT_DEG
+                       ) or self._light_exit(before_g, after_g)
         # A mattress that creeps back slowly (foam), or an empty bed's tilt learnt a while
         # ago, may not be matched at once: a big movement that took the tilt most of the way
         # back may be an exit too, and the breathing after it decides.
@@ -314,6 +315,10 @@ class Presence:
 
     def _apply(self, kind: str, w: _Waiting) -> Event:
         if kind == "bed_entry":
+            # The tilt before getting in is the empty bed's (the still epochs before it may
+            # all have held some movement).
+            if w.gravity_before_g is not None:
+                self.empty_gravity_g = w.gravity_before_g
             return self._enter(w.event)
         if kind == "bed_exit":
             return self._leave(w.event, w.gravity_after_g)
