@@ -28,7 +28,11 @@ noise of the other two directions; its square, smoothed over 0.14 s, rises with 
 energy. The beat period is found in that the same way as the breath's, between 0.5 and 1.5 s
 (40-120 bpm). A minute and a half of it averages the noise down further than half a minute
 would; the heart rate hardly moves in that time. Under a noisy sensor (ADXL345-class) the beats
-drown and the confidence stays low; an ADXL355-class sensor hears them, faint ones too.
+drown and the confidence stays low; an ADXL355-class sensor hears them, faint ones too. With
+only the heart and the noise in it, the band's energy is steady over a few beats; where it
+swells (a movement too faint to be caught, a leg twitching under a noisy sensor) those rows
+are left out like a movement's: such a movement throbs about once a second and would pass
+for a heartbeat that the sensor cannot hear.
 
 A rate is published when its confidence is high enough (``*_PUBLISH``) and one of the two
 estimates before it agrees; otherwise the night summary says None. A published heart rate is
@@ -56,6 +60,12 @@ HEART_WINDOW_S = 90.0
 HEART_MIN_S = 15.0
 HEART_PERIOD_S = (0.5, 1.5)
 HEART_SMOOTH_S = 0.14
+#: Still rows where the heart band's energy, averaged over a few beats, swells past this many
+#: times its stretch's median are left out, with the same margin as movements (see
+#: ``_steady_parts``).
+HEART_SWELL = 1.5
+#: That energy is summed in steps this long first: the average over beats hardly moves in it.
+SWELL_STEP_S = 0.1
 #: What is slower than this is drift, not breathing (see ``_local_mean``).
 DRIFT_WINDOW_S = 12.0
 #: The breathing autocorrelation must dip this far below its peak before it (see ``_period``).
@@ -226,8 +236,12 @@ def heart_rate(t_s: F64, bcg_g: F64, moving: F64) -> Heart:
         return NO_HEART
     dt = (t_s[-1] - t_s[0]) / (n - 1)
     w = max(1, round(HEART_SMOOTH_S / dt))
-    segments = still_segments(t_s, moving, dt, round(MOVE_MARGIN_S / dt) + w,
-                              round(MIN_SEGMENT_S / dt))
+    margin = round(MOVE_MARGIN_S / dt) + w
+    segments = still_segments(t_s, moving, dt, margin, round(MIN_SEGMENT_S / dt))
+    if sum(b - a for a, b in segments) * dt < HEART_MIN_S:
+        return NO_HEART
+    axes = np.array(bcg_g.T)  # (3, n), contiguous: the same sums wherever the window lay
+    segments = _steady_parts(t_s, axes, segments, dt, margin)
     used = sum(b - a for a, b in segments)
     if used * dt < HEART_MIN_S:
         return NO_HEART
@@ -237,7 +251,6 @@ def heart_rate(t_s: F64, bcg_g: F64, moving: F64) -> Heart:
     # The beat pushes the body along one direction (per posture), while the sensor's noise is
     # spread over all three axes: along the band's principal axis over the still rows the
     # beats stand out from a third of the noise. Its square is the beat's energy.
-    axes = np.array(bcg_g.T)  # (3, n), contiguous: the same sums wherever the window lay
     band = np.array(axes[:, still])
     _, vectors = np.linalg.eigh(band @ band.T)
     along = vectors[:, -1] @ axes
@@ -257,6 +270,56 @@ def heart_rate(t_s: F64, bcg_g: F64, moving: F64) -> Heart:
     if lag is None:
         return Heart(None, 0.0)
     return Heart(60.0 / lag, max(0.0, peak))
+
+
+def _steady_parts(t_s: F64, axes: F64, segments: list[tuple[int, int]], dt: float,
+                  margin: int) -> list[tuple[int, int]]:
+    """The still stretches less ``margin`` rows around where the heart band's energy (of
+    ``axes``, 3 x n) swells.
+
+    With only the heart and the sensor's noise in it, that energy is steady over a few beats:
+    averaged twice over the slowest beat's period (a triangle 3 s wide, which takes out the
+    beats' rhythm at any rate), it seldom rises a third above its median. A movement too
+    faint to be caught (a leg twitching under a noisy sensor, the first second or two of a
+    movement before it is caught) swells it, and its components beat against each other
+    about once a second: left in, it passes for a heartbeat the sensor cannot hear. Each
+    stretch is measured against its own median, since the level may change between them
+    (someone lies down, the heart couples better after turning over)."""
+    n = len(t_s)
+    still = np.zeros(n, dtype=bool)
+    for a, b in segments:
+        still[a:b] = True
+    # The still rows' energy in steps, then its mean over the steps within half the slowest
+    # beat's period either side, twice. Still stretches lie further apart than that (a
+    # movement and its margins on both sides), so each mean stays within its own stretch, and
+    # all of them are computed at once.
+    group = max(1, round(SWELL_STEP_S / dt))
+    starts = np.arange(0, n, group)
+    power = axes[0] * axes[0] + axes[1] * axes[1] + axes[2] * axes[2]
+    energy = np.add.reduceat(np.where(still, power, 0.0), starts)
+    rows = np.add.reduceat(still.astype(np.float64), starts)
+    half = max(1, round(HEART_PERIOD_S[1] / (group * dt))) // 2
+    pad = np.zeros(half)
+
+    def window_sum(x: F64) -> F64:
+        total = np.cumsum(np.concatenate([pad, [0.0], x, pad]))
+        return np.asarray(total[2 * half + 1 :] - total[: -2 * half - 1])
+
+    count = np.maximum(window_sum(rows), 1.0)
+    level = window_sum(window_sum(energy) / count * rows) / count
+    limit = np.full(len(starts), np.inf)
+    for a, b in segments:
+        lo, hi = a // group, -(-b // group)
+        middle = (hi - lo) // 2  # the median; np.median's checks would double the cost
+        limit[lo:hi] = HEART_SWELL * float(np.partition(level[lo:hi], middle)[middle])
+    swell = np.repeat(level > limit, group)[:n] & still
+    if not swell.any():
+        return segments
+    swelled = np.concatenate([[0], np.cumsum(swell)])
+    idx = np.arange(n)
+    near = swelled[np.clip(idx + margin + 1, 0, n)] > swelled[np.clip(idx - margin, 0, n)]
+    left_out = np.asarray(~still | near, dtype=np.float64)
+    return still_segments(t_s, left_out, dt, 0, round(MIN_SEGMENT_S / dt))
 
 
 def _period(x: F64, weight: F64, dt: float, period_s: tuple[float, float],

@@ -85,6 +85,23 @@ class Bed:
         self.acc[on] += motion
         return self
 
+    def fidget(self, onset_s: float, duration_s: float, peak_g: float, ramp_s: float = 0.3
+               ) -> Bed:
+        """A restless leg as the simulator draws one: 16 sines at 1-6 Hz with their own
+        strength and phase on each axis, at full strength within ``ramp_s``. The sines beat
+        against each other, so its strength throbs about once a second."""
+        on = self.span(onset_s, onset_s + duration_s)
+        tt = self.t[on] - onset_s
+        edge = np.minimum(tt, duration_s - tt)
+        window = 0.5 * (1.0 - np.cos(np.pi * np.clip(edge / ramp_s, 0.0, 1.0)))
+        freq = self.rng.uniform(1.0, 6.0, 16)
+        amp = self.rng.rayleigh(1.0, (16, 3))
+        phase = self.rng.uniform(0.0, 2 * np.pi, (16, 3))
+        motion = (amp * np.sin(2 * np.pi * freq[:, None] * tt[:, None, None] + phase)).sum(axis=1)
+        motion *= window[:, None]
+        self.acc[on] += motion * (peak_g / np.linalg.norm(motion, axis=1).max())
+        return self
+
     def tilt(self, at_s: float, degrees: float, over_s: float = 4.0, peak_g: float = 0.1,
              axis: tuple[float, ...] = (1.0, 0.0, 0.0)) -> Bed:
         """The load moves: gravity tilts by ``degrees`` over ``over_s`` (and stays), with

@@ -116,6 +116,23 @@ def test_a_noisy_sensor_does_not_publish_a_heart_rate() -> None:
     assert abs(detector.summary()["respiration_rate_bpm"] - 14.0) <= 1.0
 
 
+@pytest.mark.parametrize("seed", [4, 5])
+def test_faint_movements_under_a_noisy_sensor_are_no_heartbeat(seed: int) -> None:
+    # A restless leg every 20-odd seconds, mostly too faint (5 mg) to be caught under an
+    # ADXL345's noise (3 mg), and a heartbeat the sensor cannot hear: the leg's throbbing
+    # passed for a heart rate of 76 or 111 bpm.
+    bed = Bed(600, noise_g=0.003, seed=seed).breathe(14, tilt_g=0.002)
+    bed.heartbeat(60, peak_g=0.0005)
+    at_s = 60.0
+    while at_s < 560.0:
+        bed.fidget(at_s, bed.rng.uniform(1.0, 9.0), 0.005 * bed.rng.uniform(0.7, 1.3))
+        at_s += bed.rng.uniform(18.0, 26.0)
+    _, detector, summaries = bed.run(every_s=10)
+    assert all(s["heart_rate_bpm"] is None for s in summaries)
+    assert detector.summary()["in_bed"] is True
+    assert abs(detector.summary()["respiration_rate_bpm"] - 14.0) <= 1.0
+
+
 def test_an_empty_bed_stays_empty_and_reports_nothing() -> None:
     # Sensor noise, and knocks on the bed frame (a door, footsteps): nobody is in it.
     bed = Bed(300, noise_g=0.003, seed=3)
