@@ -7,7 +7,8 @@ The stages, each in its own module:
                 broadband, along gravity (where a faint jerk stands out) and a slow 1-5 Hz
                 band (where a faint limb movement does).
 3. ``floor``    learns each envelope's noise floor; thresholds follow it:
-                on = max(min_peak_g, k(sensitivity) × floor), off = halfway between floor and on.
+                on = max(min_peak_g, k(sensitivity) × floor) (0.85 k on the slow path, see
+                ``PATH_FACTOR``), off = halfway between floor and on.
 4. ``segment``  opens a movement when any envelope crosses its on-threshold and closes it
                 after half a second below the off-thresholds, then waits for the gravity
                 after it.
