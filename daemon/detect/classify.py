@@ -178,7 +178,7 @@ def _shape(samples: Fine, noise: Fine | None, noise_g: float,
         peak_jerk_g_s=float(samples.jerk_g_s.max()),
         rise_s=max(0.0, float(t[i_peak]) - onset_s),
         core_s=float(t[core[-1]] - t[core[0]]),
-        tilt_deg=_angle_deg(gravity_before_g, gravity_after_g),
+        tilt_deg=angle_deg(gravity_before_g, gravity_after_g),
         truncated=truncated,
         linearity=_linearity(samples.band_g[first : last + 1], noise),
     )
@@ -225,7 +225,8 @@ def _linearity(band_g: NDArray[np.float64], noise: Fine | None) -> float:
     return float(values[-1] / signal)
 
 
-def _angle_deg(a: NDArray[np.float64] | None, b: NDArray[np.float64] | None) -> float | None:
+def angle_deg(a: NDArray[np.float64] | None, b: NDArray[np.float64] | None) -> float | None:
+    """The angle between two gravity vectors in degrees (None if either is unknown)."""
     if a is None or b is None:
         return None
     na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))

@@ -46,8 +46,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-import numpy as np
-
+from hypnic.daemon.detect.classify import angle_deg
 from hypnic.daemon.detect.filters import F64
 from hypnic.daemon.detect.vitals import EPOCH_S, Breath
 from hypnic.daemon.events import Event
@@ -174,14 +173,14 @@ class Presence:
             self._waiting.append(_Waiting(event, became, None, after_g, before_g))
             return []
         if self.in_bed is False:
-            tilt = _angle_deg(self.empty_gravity_g, after_g)
+            tilt = angle_deg(self.empty_gravity_g, after_g)
             if tilt is not None and tilt >= ENTRY_TILT_DEG:
                 return [self._enter(event)]
             self._waiting.append(_Waiting(event, "bed_entry", None, after_g, before_g))
             return []
-        back = _angle_deg(self.empty_gravity_g, after_g)
-        back_before = _angle_deg(self.empty_gravity_g, before_g)
-        moved = _angle_deg(before_g, after_g) or 0.0
+        back = angle_deg(self.empty_gravity_g, after_g)
+        back_before = angle_deg(self.empty_gravity_g, before_g)
+        moved = angle_deg(before_g, after_g) or 0.0
         tilted_back = (back is not None and back <= EXIT_MATCH_DEG and moved >= EXIT_TILT_DEG
                        ) or self._light_exit(before_g, after_g)
         # A mattress that creeps back slowly (foam), or an empty bed's tilt learnt a while
@@ -203,8 +202,8 @@ class Presence:
     def _light_exit(self, before_g: F64 | None, after_g: F64 | None) -> bool:
         """Did a movement too slight for a posture change take the bed back to its empty tilt?
         (A sleeper's own limb movements leave the tilt alone.)"""
-        back = _angle_deg(self.empty_gravity_g, after_g)
-        moved = _angle_deg(before_g, after_g)
+        back = angle_deg(self.empty_gravity_g, after_g)
+        moved = angle_deg(before_g, after_g)
         return back is not None and moved is not None and back <= LIGHT_EXIT_MATCH_DEG \
             and moved >= LIGHT_EXIT_TILT_DEG
 
@@ -352,13 +351,3 @@ def _vote(breath: Breath) -> int:
     if ratio <= ABSENT_RATIO and confidence < ABSENT_CONFIDENCE:
         return -1
     return 0
-
-
-def _angle_deg(a: F64 | None, b: F64 | None) -> float | None:
-    if a is None or b is None:
-        return None
-    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
-    if na == 0.0 or nb == 0.0:
-        return None
-    cos = max(-1.0, min(1.0, float(np.dot(a, b)) / (na * nb)))
-    return math.degrees(math.acos(cos))
