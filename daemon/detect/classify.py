@@ -24,12 +24,16 @@ movement, is taken out of the covariance first, so a faint jerk is not called wa
 because of noise. Where the noise leaves too little to judge, the older shape rule decides: a
 sharp rise (peak within 0.3 s of onset) and a short core (envelope above 30 % of its peak for
 at most 0.6 s).
+
+A movement that only the slow 1-5 Hz band found (a leg moving under a noisy sensor, its
+broadband motion lost in the noise) is measured in that band, and is never a jerk, unless
+the broadband shows one.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -83,6 +87,8 @@ class Shape:
     truncated: bool
     #: Share of the motion along its main direction (nan: too faint to tell).
     linearity: float = float("nan")
+    #: Measured in the slow band, the only one it showed in: too slow for a jerk.
+    slow: bool = False
 
     @property
     def duration_s(self) -> float:
@@ -95,6 +101,7 @@ def measure(
     gravity_before_g: NDArray[np.float64] | None,
     gravity_after_g: NDArray[np.float64] | None,
     truncated: bool,
+    slow_only: bool = False,
 ) -> list[Shape]:
     """Measure a movement found in the blocks from its full-rate samples; ``noise``: the still
     samples just before it. Returns its shape, or several when it was a run of separate jerks
@@ -104,12 +111,24 @@ def measure(
     Onset and offset are where the motion first and last reaches 10 % of its peak (but at
     least a noise spike's height), which is sharper than the envelope it was found in. The
     onset is looked for only in the envelope's unbroken rise to its first substantial peak,
-    so neither noise nor the filters' faint ringing ahead of a strong jerk pulls it early."""
+    so neither noise nor the filters' faint ringing ahead of a strong jerk pulls it early.
+
+    A movement found only in the slow band (``slow_only``) is measured in that band unless
+    the broadband shows a jerk (on a soft mattress a faint one rings slowly): a faint limb
+    movement's broadband motion is lost in the noise, which cuts it short or hides it."""
+    shapes = _measure(samples, noise, gravity_before_g, gravity_after_g, truncated)
+    if not slow_only or any(classify(s) == "jerk" for s in shapes):
+        return shapes
+    slow, slow_noise = samples.slow_band(), noise.slow_band() if noise is not None else None
+    shape = _shape(slow, slow_noise, _noise_g(slow, slow_noise), gravity_before_g,
+                   gravity_after_g, truncated)
+    return [] if shape is None else [replace(shape, slow=True)]
+
+
+def _measure(samples: Fine, noise: Fine | None, gravity_before_g: NDArray[np.float64] | None,
+             gravity_after_g: NDArray[np.float64] | None, truncated: bool) -> list[Shape]:
     env = samples.envelope_g
-    if noise is not None and len(noise) >= 10:
-        noise_g = float(np.sqrt(np.mean(noise.motion_g**2)))
-    else:
-        noise_g = float(np.percentile(env, 20))
+    noise_g = _noise_g(samples, noise)
     level = LEVEL_NOISE * noise_g
     if env.max() <= level:
         return []
@@ -122,6 +141,13 @@ def measure(
             return [s for s in shapes if s is not None]
     shape = _shape(samples, noise, noise_g, gravity_before_g, gravity_after_g, truncated)
     return [] if shape is None else [shape]
+
+
+def _noise_g(samples: Fine, noise: Fine | None) -> float:
+    """The noise's RMS motion: of the still samples before, else a low percentile."""
+    if noise is not None and len(noise) >= 10:
+        return float(np.sqrt(np.mean(noise.motion_g**2)))
+    return float(np.percentile(samples.envelope_g, 20))
 
 
 def _mask(n: int, a: int, b: int) -> NDArray[np.bool_]:
@@ -190,7 +216,7 @@ def classify(shape: Shape) -> str | None:
         # Through a mattress even the briefest kick rings for a cycle or more (resonances
         # of 4-12 Hz): a lone spike is the sensor or the room, not the sleeper.
         return None
-    if shape.duration_s < JERK_MAX_DURATION_S and not shape.truncated:
+    if shape.duration_s < JERK_MAX_DURATION_S and not shape.truncated and not shape.slow:
         if math.isnan(shape.linearity):
             jerk = shape.rise_s <= JERK_MAX_RISE_S and shape.core_s <= JERK_MAX_CORE_S
         else:

@@ -7,13 +7,14 @@ The stages, each in its own module:
                 broadband, along gravity (where a faint jerk stands out) and a slow 1-5 Hz
                 band (where a faint limb movement does).
 3. ``floor``    learns each envelope's noise floor; thresholds follow it:
-                on = max(min_peak_g, k(sensitivity) × floor) (0.85 k on the slow path, see
-                ``PATH_FACTOR``), off = halfway between floor and on.
+                on = max(min_peak_g, k(sensitivity) × floor) (0.85 k on the slow path, and
+                at least 1.6: see ``PATH_FACTOR``), off = halfway between floor and on.
 4. ``segment``  opens a movement when any envelope crosses its on-threshold and closes it
                 after half a second below the off-thresholds, then waits for the gravity
                 after it.
 5. ``classify`` measures the movement at the full sample rate from the raw samples kept in
-                ``history`` (onset to the sample, peak, jerk, linearity, tilt) and names it.
+                ``history`` (onset to the sample, peak, jerk, linearity, tilt) and names it;
+                one only the slow path found is measured in the slow band.
 6. ``night``    runs the named movement past ``presence`` (bed entry and exit, and what is
                 not the sleeper's), ``sleep`` (sleep starts, onset), ``series`` (periodic
                 limb movements, jerk runs) and ``baseline`` (intense jerks), and every 20 s
@@ -83,6 +84,10 @@ HEART_UNHEARD_EPOCHS = 15
 #: 0.5 s, five times longer than the others, so its noise peaks sit closer to its floor and a
 #: lower factor gives it no more false alarms.
 PATH_FACTOR = np.array([1.0, 1.0, 0.85])[:, None]
+#: ... and the least factor whatever the sensitivity: below about 1.6x its floor the slow
+#: envelope's own noise swells pass (on white noise, 20 a hour at 1.2x), and a movement only
+#: the slow band saw has no broadband second opinion to weed them out.
+PATH_LEAST_FACTOR = np.array([0.0, 0.0, 1.6])[:, None]
 #: Breathing and heart rate leave out what is above the off-threshold at this threshold
 #: factor (the default sensitivity's), whatever the sensitivity.
 DEFAULT_FACTOR = 2.0
@@ -159,10 +164,10 @@ class Detector:
         on, off = self._thresholds(np.array([floor]))
         return float(on[0]), float(off[0])
 
-    def _thresholds(self, floor: F64, factor: float | None = None,
-                    scale: F64 | float = 1.0) -> tuple[F64, F64]:
+    def _thresholds(self, floor: F64, factor: float | None = None, scale: F64 | float = 1.0,
+                    least: F64 | float = 0.0) -> tuple[F64, F64]:
         k = threshold_factor(self.settings.sensitivity) if factor is None else factor
-        on = np.maximum(self.settings.min_peak_g, k * scale * floor)
+        on = np.maximum(self.settings.min_peak_g, np.maximum(k * scale, least) * floor)
         off = floor + 0.5 * (on - floor)
         warming = np.isnan(floor)
         return np.where(warming, np.inf, on), np.where(warming, np.inf, off)
@@ -258,7 +263,7 @@ class Detector:
         if settling[0]:
             env[:, settling] = 0.0
         floor = self._floors.floors(frame, env)
-        on_g, off_g = self._thresholds(floor, scale=PATH_FACTOR)
+        on_g, off_g = self._thresholds(floor, scale=PATH_FACTOR, least=PATH_LEAST_FACTOR)
         above_on = np.asarray((env > on_g).any(axis=0))
         above_off = np.asarray((env > off_g).any(axis=0))
         # What counts as moving for breathing and heart rate does not follow the sensitivity:
@@ -267,7 +272,8 @@ class Detector:
         on_fast = on_g[0]
         self._blocks.push(out.t_s, np.column_stack([out.mean_g, out.bcg_g, moving,
                                                     out.index.astype(np.float64)]))
-        self._segmenter.process(out.t_s, above_on, above_off, on_fast)
+        fast_on = np.asarray((env[:2] > on_g[:2]).any(axis=0))
+        self._segmenter.process(out.t_s, above_on, above_off, on_fast, fast_on)
         settled = self._segmenter.settled(float(out.t_s[-1]))
         # Epochs and movements are handled in time order, so what each decision sees of the
         # other is the same however the stream was cut into passes.
@@ -382,7 +388,7 @@ class Detector:
             after_g = self._gravity(movement.last_active_s + GRAVITY_AFTER_S[0],
                                     movement.after_until_s)
             for shape in measure(fine.part(inside), fine.part(quiet), before_g, after_g,
-                                 movement.truncated):
+                                 movement.truncated, slow_only=not movement.fast):
                 events += self._event(shape, before_g, after_g)
         return events
 

@@ -235,13 +235,24 @@ class Fine:
     motion_g: F64
     envelope_g: F64
     jerk_g_s: F64
+    #: The same in the slow band (the 100 ms mean less the 1 s mean), where a faint limb
+    #: movement stands out that the broadband hides in noise.
+    slow_band_g: F64
+    slow_motion_g: F64
+    slow_envelope_g: F64
 
     def __len__(self) -> int:
         return len(self.t_s)
 
     def part(self, keep: NDArray[np.bool_]) -> Fine:
         return Fine(self.t_s[keep], self.band_g[keep], self.motion_g[keep],
-                    self.envelope_g[keep], self.jerk_g_s[keep])
+                    self.envelope_g[keep], self.jerk_g_s[keep], self.slow_band_g[keep],
+                    self.slow_motion_g[keep], self.slow_envelope_g[keep])
+
+    def slow_band(self) -> Fine:
+        """The same stretch with the slow band in place of the broadband."""
+        return Fine(self.t_s, self.slow_band_g, self.slow_motion_g, self.slow_envelope_g,
+                    self.jerk_g_s, self.slow_band_g, self.slow_motion_g, self.slow_envelope_g)
 
 
 def fine_filter(t_s: F64, acc_g: F64, rate_hz: float) -> Fine:
@@ -253,6 +264,7 @@ def fine_filter(t_s: F64, acc_g: F64, rate_hz: float) -> Fine:
     stretch is fixed by the movement, whatever the Blocks were."""
     lh = odd_samples(HIGHPASS_WINDOW_S, rate_hz, 3) // 2
     sh = odd_samples(FINE_SMOOTH_WINDOW_S, rate_hz, 3) // 2
+    slh = odd_samples(SLOW_SMOOTH_S, rate_hz, 3) // 2
     eh = odd_samples(ENVELOPE_WINDOW_S, rate_hz, 3) // 2
     pad = lh + eh + 1
     x = np.concatenate([np.repeat(acc_g[:1], pad, axis=0), acc_g,
@@ -262,12 +274,21 @@ def fine_filter(t_s: F64, acc_g: F64, rate_hz: float) -> Fine:
     long_mean = (cs[c + lh + 1] - cs[c - lh]) / (2 * lh + 1)
     short_mean = (cs[c + sh + 1] - cs[c - sh]) / (2 * sh + 1)
     band = short_mean - long_mean
-    motion = np.sqrt(np.einsum("ij,ij->i", band, band))
+    slow_band = (cs[c + slh + 1] - cs[c - slh]) / (2 * slh + 1) - long_mean
     diff = np.diff(short_mean, axis=0)
     jerk = np.sqrt(np.einsum("ij,ij->i", diff, diff)) * rate_hz
-    sq = np.concatenate([[0.0], np.cumsum(motion[1:] ** 2)])
-    w = 2 * eh + 1
-    env = np.sqrt(np.maximum(sq[w:] - sq[:-w], 0.0) / w)
+    motion, env = _motion_envelope(band, eh)
+    slow_motion, slow_env = _motion_envelope(slow_band, eh)
     n = len(t_s)
     own = slice(eh + 1, eh + 1 + n)
-    return Fine(t_s, band[own], motion[own], env, jerk[eh : eh + n])
+    return Fine(t_s, band[own], motion[own], env, jerk[eh : eh + n], slow_band[own],
+                slow_motion[own], slow_env)
+
+
+def _motion_envelope(band_g: F64, half: int) -> tuple[F64, F64]:
+    """Length of each band-passed sample, and its RMS over 2 * half + 1 samples (one output
+    for each sample but the first half + 1 and the last half)."""
+    motion = np.sqrt(np.einsum("ij,ij->i", band_g, band_g))
+    sq = np.concatenate([[0.0], np.cumsum(motion[1:] ** 2)])
+    w = 2 * half + 1
+    return motion, np.sqrt(np.maximum(sq[w:] - sq[:-w], 0.0) / w)

@@ -38,6 +38,9 @@ class Movement:
     #: Set when the movement is closed: where the gravity after it may be averaged up to.
     after_until_s: float = float("inf")
     forced: bool = False
+    #: Whether a fast path (broadband or along gravity) rose above its on-threshold in it;
+    #: if not, only the slow band saw it.
+    fast: bool = False
 
 
 class Segmenter:
@@ -51,12 +54,15 @@ class Segmenter:
         # Where the envelope last rose above the off-threshold, if it is still above it at the
         # end of the previous pass: a movement opening now began there.
         self._rise_s: float | None = None
+        self._fast_on: NDArray[np.bool_] = np.zeros(0, bool)
 
     def process(self, t_s: F64, above_on: NDArray[np.bool_], above_off: NDArray[np.bool_],
-                on_g: F64) -> list[Movement]:
+                on_g: F64, fast_on: NDArray[np.bool_] | None = None) -> list[Movement]:
         """Feed which blocks are above the on- and off-thresholds (and the on-threshold, kept
-        with a movement that opens); return the movements that closed (in order). They still
-        wait for the gravity after them: see ``settled``."""
+        with a movement that opens, and which blocks a fast path found: ``Movement.fast``);
+        return the movements that closed (in order). They still wait for the gravity after
+        them: see ``settled``."""
+        self._fast_on = above_on if fast_on is None else fast_on
         closed: list[Movement] = []
         rise_before, self._rise_s = self._rise_s, None
         pos = 0
@@ -141,6 +147,7 @@ class Segmenter:
     def _extend(self, t_s: F64, start: int, end: int, active: I64) -> None:
         assert self.open is not None
         self.open.n += end - start
+        self.open.fast = self.open.fast or bool(self._fast_on[start:end].any())
         inside = active[(active >= start) & (active < end)]
         if len(inside):
             self.open.last_active_s = float(t_s[inside[-1]])

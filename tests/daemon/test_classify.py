@@ -37,6 +37,18 @@ def test_a_long_limb_movement_is_one_event() -> None:
 
 
 
+def test_a_leg_movement_at_the_noise_level_is_found_in_the_slow_band() -> None:
+    # Peaks of 5 mg under 4 mg of noise per axis: the broadband motion is lost in the noise,
+    # which used to drop most of these or cut them to a fraction of a second.
+    found = []
+    for seed in range(8):
+        bed = Bed(120, noise_g=0.004, seed=seed).breathe(15).fidget(60, 3.0, 0.005)
+        events, _, _ = bed.run()
+        assert all(e.type == "limb_movement" and 59.5 <= e.onset_s <= 62.0 for e in events)
+        found += [e for e in events if e.duration_s >= 0.5]
+    assert len(found) >= 7
+
+
 def test_a_linear_movement_ringing_over_a_second_is_not_a_jerk() -> None:
     # A sway of the bed along one direction, swelling and dying over 2 s: as linear as a
     # jerk, but a jerk's ring through the mattress dies well within a second.

@@ -121,6 +121,12 @@ def test_sensitivity_orders_the_thresholds() -> None:
     assert len(low) == 0 and len(high) == 1
 
 
+def test_noise_alone_gives_no_movements_even_at_the_highest_sensitivity() -> None:
+    for seed in range(3):
+        t, acc = quiet_bed(600.0, seed=seed)
+        assert run(t, acc, 2000, settings=DetectorSettings(sensitivity=10)) == []
+
+
 def test_memory_does_not_grow_with_the_length_of_the_night() -> None:
     t, acc = quiet_bed(600.0)
     detector = Detector()
