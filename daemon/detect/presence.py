@@ -13,10 +13,12 @@ tilts the mattress under the sensor by a degree or more. So:
   absent epoch also say "in bed" (a faint breather on a noisy sensor).
 - After that only a big movement (one classed as a posture change) can change the state, so a
   quiet sleeper never "leaves" the bed. From empty, it is a bed entry at once if it left the
-  surface tilted away from the empty bed's tilt by ``ENTRY_TILT_DEG``; otherwise it waits for
-  the breathing after it (breathing: entry; absent: it was something else, and is not
-  reported). From in bed, a big movement that leaves the tilt away from the empty bed's (when
-  that is known) is an ordinary posture change. One that brings it back to within
+  surface tilted away from the empty bed's tilt by ``ENTRY_TILT_DEG`` (the tilt before it,
+  if no still epoch has shown the empty bed's yet; the same when the state is not known yet
+  but the breathing so far said absent); otherwise it waits for the breathing after it
+  (breathing: entry; absent: it was something else, and is not reported). From in bed, a
+  big movement that leaves the tilt away from the empty bed's (when that is known) is an
+  ordinary posture change. One that brings it back to within
   ``EXIT_MATCH_DEG`` (an empty mattress returns to its own tilt within a few hundredths of a
   degree) waits for the breathing after it: absent, or no still signal before the stream
   ends, makes it a bed exit; breathing, a posture change. One that takes the tilt at least
@@ -170,11 +172,18 @@ class Presence:
             empty_before = -1 in self._votes or (
                 breath_before is not None and _vote(breath_before) == -1)
             became = "bed_entry" if empty_before else "posture_change"
-            self._waiting.append(_Waiting(event, became, None, after_g, before_g))
+            waiting = _Waiting(event, became, None, after_g, before_g)
+            tilt = angle_deg(before_g, after_g)
+            if empty_before and tilt is not None and tilt >= ENTRY_TILT_DEG:
+                return [self._apply("bed_entry", waiting)]
+            self._waiting.append(waiting)
             return []
         if self.in_bed is False:
-            tilt = angle_deg(self.empty_gravity_g, after_g)
+            # The bed was empty just before, should its still tilt not be known yet.
+            empty_g = self.empty_gravity_g if self.empty_gravity_g is not None else before_g
+            tilt = angle_deg(empty_g, after_g)
             if tilt is not None and tilt >= ENTRY_TILT_DEG:
+                self.empty_gravity_g = empty_g
                 return [self._enter(event)]
             self._waiting.append(_Waiting(event, "bed_entry", None, after_g, before_g))
             return []

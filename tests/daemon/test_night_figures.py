@@ -218,6 +218,23 @@ def test_a_light_sleeper_on_a_noisy_sensor_is_found_by_their_faint_breathing() -
     assert abs(events[0].onset_s - 100.0) <= 2.0
     assert detector.summary()["in_bed"] is True
 
+@pytest.mark.parametrize("entry_s", [45.0, 55.0])
+def test_getting_in_as_the_bed_is_found_empty_is_a_bed_entry_at_once(entry_s: float) -> None:
+    """Someone gets in as the bed is found empty: before it is known (one absent vote so
+    far), or in the very epoch that decides it, so no still epoch has shown the empty bed's
+    tilt. The tilt before the movement is the empty bed's. Their breathing under a weakly
+    coupled, noisy sensor is never clear enough to vote for them, and their turning over
+    later is not taken for getting out."""
+    bed = Bed(900, noise_g=0.004, seed=3)
+    bed.breathe(14, tilt_g=0.0002, start_s=entry_s + 12)
+    bed.tilt(entry_s, 0.8, over_s=10, peak_g=0.25)
+    bed.tilt(500, 1.5, over_s=6, peak_g=0.1, axis=(0.0, 1.0, 0.0))
+    events, detector, _ = bed.run()
+    assert [e.type for e in events] == ["bed_entry", "posture_change"]
+    assert abs(events[0].onset_s - entry_s) <= 2.0
+    assert detector.summary()["in_bed"] is True
+
+
 def test_a_partner_shifting_on_the_other_side_is_not_an_event() -> None:
     bed = Bed(300, noise_g=0.0003, seed=5).breathe(15).heartbeat(60)
     bed.tilt(100, 0.15, over_s=4, peak_g=0.008)  # weak, and the load moved a little
