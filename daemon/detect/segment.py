@@ -24,6 +24,8 @@ from hypnic.daemon.detect.filters import F64, I64
 # They are long enough to take in a whole breath or more, which sways the tilt too.
 GRAVITY_BEFORE_S = (-5.0, -0.6)
 GRAVITY_AFTER_S = (0.6, 5.0)
+#: A movement closes once its envelope has stayed below the off-threshold this long.
+HOLD_S = 0.5
 
 
 @dataclass
@@ -44,7 +46,7 @@ class Movement:
 
 
 class Segmenter:
-    def __init__(self, block_rate_hz: float, hold_s: float = 0.5,
+    def __init__(self, block_rate_hz: float, hold_s: float = HOLD_S,
                  max_event_s: float = 60.0) -> None:
         self.hold_n = max(1, round(hold_s * block_rate_hz))
         self.max_n = round(max_event_s * block_rate_hz)
