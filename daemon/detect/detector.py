@@ -460,8 +460,8 @@ class Detector:
                 continue
             edge_g = median_g + SECOND_LOOK_EDGE * (FAINT_RATIO - 1.0) * median_g
             # A faint movement's strength dips now and then: dips shorter than the
-            # segmenter's hold do not end it.
-            low = np.flatnonzero(~_bridged(loud >= edge_g, hold_n))
+            # segmenter's hold do not end it; the movements around it do.
+            low = np.flatnonzero(~_bridged((loud >= edge_g) & still, hold_n))
             first = int(low[low < peak][-1]) + 1 if (low < peak).any() else 0
             last = int(low[low > peak][0]) - 1 if (low > peak).any() else len(loud) - 1
             span = np.zeros(len(fine), bool)
