@@ -15,8 +15,8 @@ The stages, each in its own module:
 5. ``classify`` measures the movement at the full sample rate from the raw samples kept in
                 ``history`` (onset to the sample, peak, jerk, linearity, tilt) and names it;
                 one only the slow path found is measured in the slow band.
-   ``series_gaps`` names where a periodic series skipped a beat before a limb movement;
-                the detector looks there again, in the raw samples, with a lower threshold.
+   ``series_gaps`` names where a periodic series skipped a beat before a limb movement
+                and looks there again, in the raw samples, with a lower threshold.
 6. ``night``    runs the named movement past ``presence`` (bed entry and exit, and what is
                 not the sleeper's), ``sleep`` (sleep starts, onset), ``series`` (periodic
                 limb movements, jerk runs) and ``baseline`` (intense jerks), and every 20 s
@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 
 from hypnic.daemon.detect.baseline import Baseline
 from hypnic.daemon.detect.classify import Shape, classify, measure
@@ -44,15 +43,9 @@ from hypnic.daemon.detect.floor import NoiseFloors
 from hypnic.daemon.detect.frames import Pass, PassAssembler
 from hypnic.daemon.detect.history import History
 from hypnic.daemon.detect.night import Night
-from hypnic.daemon.detect.segment import (
-    GRAVITY_AFTER_S,
-    GRAVITY_BEFORE_S,
-    HOLD_S,
-    Movement,
-    Segmenter,
-)
+from hypnic.daemon.detect.segment import GRAVITY_AFTER_S, GRAVITY_BEFORE_S, Movement, Segmenter
 from hypnic.daemon.detect.series import RULES
-from hypnic.daemon.detect.series_gaps import FAINT_RATIO, MAX_GAP_S, SeriesGaps
+from hypnic.daemon.detect.series_gaps import MAX_GAP_S, SeriesGaps, faint_spans
 from hypnic.daemon.detect.vitals import (
     EPOCH_S,
     HEART_WINDOW_S,
@@ -101,11 +94,6 @@ PATH_LEAST_FACTOR = np.array([0.0, 0.0, 1.6])[:, None]
 #: Breathing and heart rate leave out what is above the off-threshold at this threshold
 #: factor (the default sensitivity's), whatever the sensitivity.
 DEFAULT_FACTOR = 2.0
-#: A second look for a faint movement of a series (``series_gaps``) measures the slow band's
-#: loudest stretch of this length, and takes in what stays above this share of the way from
-#: the gap's median to the threshold on either side of it.
-SECOND_LOOK_S = 0.5
-SECOND_LOOK_EDGE = 0.5
 #: Memory of raw samples and blocks: the longest movement (or the gap of a series looked at
 #: again, with the limb movement after it and the wait for its gravity after), one pass, and
 #: a margin.
@@ -433,8 +421,7 @@ class Detector:
 
     def _second_look(self, onset_s: float) -> list[tuple[Event, F64 | None, F64 | None]]:
         """Faint limb movements where the series was due before a limb movement starting at
-        ``onset_s`` (see ``series_gaps``): the slow band's loudest half second in each window
-        must stand FAINT_RATIO above the median of the still parts of the gap."""
+        ``onset_s`` (see ``series_gaps``), looked for in the raw samples of the gap."""
         assert self._raw is not None and self.rate_hz is not None
         since_s, windows = self._gaps.due(onset_s)
         if not windows:
@@ -444,26 +431,12 @@ class Detector:
         if len(t) < 2:
             return []
         fine = fine_filter(t, acc, self.rate_hz)
-        loud = _running_rms(fine.slow_motion_g, max(1, round(SECOND_LOOK_S * self.rate_hz)))
         still = self._gaps.still(fine.t_s) & (fine.t_s >= lo_s) & (fine.t_s < onset_s - 1.0)
         if still.sum() < len(t) // 4:
             return []
-        median_g = float(np.median(loud[still]))
-        hold_n = round(HOLD_S * self.rate_hz)
         found = []
-        for a_s, b_s in windows:
-            inside = np.flatnonzero((fine.t_s >= a_s) & (fine.t_s <= b_s) & still)
-            if not len(inside):
-                continue
-            peak = int(inside[np.argmax(loud[inside])])
-            if loud[peak] < FAINT_RATIO * median_g:
-                continue
-            edge_g = median_g + SECOND_LOOK_EDGE * (FAINT_RATIO - 1.0) * median_g
-            # A faint movement's strength dips now and then: dips shorter than the
-            # segmenter's hold do not end it; the movements around it do.
-            low = np.flatnonzero(~_bridged((loud >= edge_g) & still, hold_n))
-            first = int(low[low < peak][-1]) + 1 if (low < peak).any() else 0
-            last = int(low[low > peak][0]) - 1 if (low > peak).any() else len(loud) - 1
+        for first, last in faint_spans(fine.t_s, fine.slow_motion_g, still, windows,
+                                       self.rate_hz):
             span = np.zeros(len(fine), bool)
             span[first : last + 1] = True
             on_s, off_s = float(fine.t_s[first]), float(fine.t_s[last])
@@ -485,22 +458,3 @@ def _event_of(kind: str, shape: Shape) -> Event:
         peak_jerk_g_s=round(shape.peak_jerk_g_s, 4),
         intensity=intensity_from_peak_g(shape.peak_g),
     )
-
-
-def _bridged(mask: NDArray[np.bool_], n: int) -> NDArray[np.bool_]:
-    """``mask`` with its gaps of fewer than ``n`` False values between Trues filled."""
-    out = mask.copy()
-    edges = np.flatnonzero(np.diff(np.concatenate([[1], mask.astype(np.int8), [1]])))
-    for a, b in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
-        if b - a < n and a > 0 and b < len(mask):
-            out[a:b] = True
-    return out
-
-
-def _running_rms(x: F64, n: int) -> F64:
-    """RMS of ``x`` over the ``n`` samples centred on each (fewer at the edges)."""
-    sq = np.concatenate([[0.0], np.cumsum(x * x)])
-    i = np.arange(len(x))
-    lo = np.clip(i - n // 2, 0, len(x))
-    hi = np.clip(i - n // 2 + n, 0, len(x))
-    return np.asarray(np.sqrt((sq[hi] - sq[lo]) / np.maximum(hi - lo, 1)))

@@ -221,6 +221,18 @@ def _rms(power_g2: F64, half: int) -> F64:
     return np.asarray(np.sqrt((cs[w:] - cs[:-w]) * (POWER_QUANTUM_G2 / w)), np.float64)
 
 
+def running_mean(x: F64, window: int) -> F64:
+    """The mean over ``window`` values centred on each, along the last axis (over fewer at
+    the ends, so nothing is padded in). Not exact across cuts: for stretches fixed by time,
+    such as a movement's or a still stretch's."""
+    n = x.shape[-1]
+    csum = np.concatenate([np.zeros((*x.shape[:-1], 1)), np.cumsum(x, axis=-1)], axis=-1)
+    idx = np.arange(n)
+    lo = np.clip(idx - window // 2, 0, n)
+    hi = np.clip(idx + window // 2 + 1, 0, n)
+    return np.asarray((csum[..., hi] - csum[..., lo]) / (hi - lo))
+
+
 def _power(x: F64) -> F64:
     """Squared length of each row, summed in a fixed order (einsum's order may vary)."""
     return x[:, 0] * x[:, 0] + x[:, 1] * x[:, 1] + x[:, 2] * x[:, 2]

@@ -5,8 +5,9 @@ missed, they break the series in two (or below four members), and the PLM index 
 far too low. But a series keeps its rhythm: when a limb movement comes a whole number (two to
 four) of the series' intervals after the last one, a movement was due at each interval in
 between. ``SeriesGaps`` tracks the rhythm of the latest limb movements and names the windows
-where one was due; the detector looks there again, in the raw samples it still holds, with a
-lower threshold (``FAINT_RATIO``: what the noise reaches by chance in 1-3 % of such windows).
+where one was due, and ``faint_spans`` looks there again, in the raw samples the detector
+still holds, with a lower threshold (``FAINT_RATIO``: what the noise reaches by chance in
+1-3 % of such windows on the tuning nights).
 
 Only a rhythm that the movements themselves set is followed (two intervals that agree), and
 only within ``MAX_GAP_S``, so nothing is looked for outside a series, and nothing is invented
@@ -21,7 +22,8 @@ from collections import deque
 import numpy as np
 from numpy.typing import NDArray
 
-from hypnic.daemon.detect.filters import F64
+from hypnic.daemon.detect.filters import F64, running_mean
+from hypnic.daemon.detect.segment import HOLD_S
 
 #: A rhythm is set by two or more of the latest intervals between limb movements (of a
 #: series' range, the last few in a row) that lie within MATCH of their median.
@@ -34,8 +36,12 @@ MATCH = 0.2
 MAX_GAP_S = 100.0
 #: Where a movement was due: within this share of the interval of the due time.
 WINDOW_SHARE = 0.3
-#: The slow band's loudest half second there must stand this far above the gap's median.
+#: The slow band's loudest half second (LOUDEST_S) there must stand this far above the
+#: gap's median; the movement takes in what stays above EDGE_SHARE of the way from the
+#: median to that threshold on either side of it.
 FAINT_RATIO = 1.65
+LOUDEST_S = 0.5
+EDGE_SHARE = 0.5
 ONSETS_KEPT = 5
 SPANS_KEPT = 20
 
@@ -102,3 +108,40 @@ class SeriesGaps:
             if not any(a <= hi and b >= lo for a, b in self._spans):
                 windows.append((lo, hi))
         return last, windows
+
+
+def faint_spans(t_s: F64, slow_motion_g: F64, still: NDArray[np.bool_],
+                windows: list[tuple[float, float]], rate_hz: float) -> list[tuple[int, int]]:
+    """Where, in a gap's samples, a faint movement stands out in each window: index ranges
+    (first, last) of the slow band's motion (``slow_motion_g``, one per sample) around its
+    loudest half second, if that stands FAINT_RATIO above the median of the ``still``
+    samples. A window may give none."""
+    loud = np.sqrt(running_mean(slow_motion_g * slow_motion_g, round(LOUDEST_S * rate_hz)))
+    median_g = float(np.median(loud[still]))
+    edge_g = median_g * (1.0 + EDGE_SHARE * (FAINT_RATIO - 1.0))
+    # A faint movement's strength dips now and then: dips shorter than the segmenter's hold
+    # do not end it; the movements around it do.
+    low = np.flatnonzero(~_bridged((loud >= edge_g) & still, round(HOLD_S * rate_hz)))
+    spans = []
+    for a_s, b_s in windows:
+        inside = np.flatnonzero((t_s >= a_s) & (t_s <= b_s) & still)
+        if not len(inside):
+            continue
+        peak = int(inside[np.argmax(loud[inside])])
+        if loud[peak] < FAINT_RATIO * median_g:
+            continue
+        before, after = low[low < peak], low[low > peak]
+        first = int(before[-1]) + 1 if len(before) else 0
+        last = int(after[0]) - 1 if len(after) else len(loud) - 1
+        spans.append((first, last))
+    return spans
+
+
+def _bridged(mask: NDArray[np.bool_], n: int) -> NDArray[np.bool_]:
+    """``mask`` with its gaps of fewer than ``n`` False values between Trues filled."""
+    out = mask.copy()
+    edges = np.flatnonzero(np.diff(np.concatenate([[1], mask.astype(np.int8), [1]])))
+    for a, b in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+        if b - a < n and a > 0 and b < len(mask):
+            out[a:b] = True
+    return out

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hypnic.daemon.detect.filters import F64
+from hypnic.daemon.detect.filters import F64, running_mean
 
 EPOCH_S = 20.0
 RESP_WINDOW_S = 60.0
@@ -219,14 +219,9 @@ def _local_mean(seg: F64, window: int) -> F64:
     what is slower than a breath. A boxcar as long as the slowest breath barely touches
     breathing (it passes 1.16 of a 10 s breath, all of a faster one) but takes out a slow
     drift that a straight line does not fit, such as a mattress creeping back."""
-    n = seg.shape[1]
-    if window < 2 or n < 2:
+    if window < 2 or seg.shape[1] < 2:
         return np.zeros_like(seg)
-    csum = np.concatenate([np.zeros((seg.shape[0], 1)), np.cumsum(seg, axis=1)], axis=1)
-    idx = np.arange(n)
-    lo = np.clip(idx - window // 2, 0, n)
-    hi = np.clip(idx + window // 2 + 1, 0, n)
-    return np.asarray((csum[:, hi] - csum[:, lo]) / (hi - lo))
+    return running_mean(seg, window)
 
 
 def heart_rate(t_s: F64, bcg_g: F64, moving: F64) -> Heart:
