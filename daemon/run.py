@@ -25,7 +25,7 @@ from hypnic.daemon.mqtt_link import MqttLink, mqtt_settings
 from hypnic.daemon.mqtt_sink import MqttSink
 from hypnic.daemon.sensors import open_sensor
 from hypnic.daemon.service import Service, Signals
-from hypnic.daemon.sinks import ConsoleSink, Sink, StoreSink
+from hypnic.daemon.sinks import ConsoleSink, Sink, StoreSink, night_runs
 from hypnic.daemon.store import EventStore, night_of
 from hypnic.daemon.systemd import Notifier, setup_journal_logging, under_systemd
 
@@ -136,8 +136,7 @@ def recent_baseline(store: EventStore, night_boundary: str) -> Baseline | None:
     for n in recent:
         peaks = [e.peak_g for e in store.events(night=n.night) if e.type == "jerk"]
         # A night the daemon was restarted in holds each run's time in bed.
-        runs = [n.figures, *n.figures.get("earlier_runs", [])]
-        in_bed_s = sum(float(r.get("time_in_bed_s") or 0.0) for r in runs if isinstance(r, dict))
+        in_bed_s = sum(float(r.get("time_in_bed_s") or 0.0) for r in night_runs(n.figures))
         hours = (in_bed_s or n.monitored_s) / 3600.0
         history.append((peaks, hours))
     baseline = Baseline.from_nights(history)

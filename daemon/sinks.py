@@ -193,7 +193,7 @@ class StoreSink(SinkBase):
             # After a restart within the same night, carry on from what was already logged.
             self._monitored_s = earlier.monitored_s if earlier else 0.0
             self._lost = earlier.lost_samples if earlier else 0
-            self._earlier_runs = _runs(earlier.figures) if earlier else []
+            self._earlier_runs = night_runs(earlier.figures) if earlier else []
         self._last_seen = last_wall
         self._monitored_s += covered_s
         self._lost += lost
@@ -230,7 +230,7 @@ class StoreSink(SinkBase):
         self._written_at = self._clock()
 
 
-def _runs(figures: dict[str, Any]) -> list[dict[str, Any]]:
+def night_runs(figures: dict[str, Any]) -> list[dict[str, Any]]:
     """The figures of every run of the daemon a stored night row holds, oldest first."""
     earlier = [run for run in figures.get("earlier_runs", []) if isinstance(run, dict)]
     own = {k: v for k, v in figures.items() if k != "earlier_runs"}
