@@ -195,6 +195,17 @@ class NightParams:
     #: from zero to full over this (and falls back over it at the end).
     limb_ramp_s: Range = (0.1, 0.4)
 
+    # --- lying awake before sleep ----------------------------------------------------------
+    #: Lying awake in bed, people shift, scratch and settle: small movements every few
+    #: minutes, per hour awake in bed (before sleep onset, and before falling asleep again
+    #: after getting up in the night). They are what actigraphy scores as wake. Labelled as
+    #: limb movements (0.5-10 s, limb-sized); none come in sleep, so none is a PLM.
+    wake_fidgets_per_h: Range = (3.0, 15.0)
+    wake_fidget_rate_scale: float = 1.0
+    #: They stop this long before sleep onset: the still minutes before sleep that
+    #: actigraphy's onset rules look for (an engineering estimate).
+    wake_still_before_onset_s: Range = (60.0, 420.0)
+
     # --- posture changes (turning over) ---------------------------------------------------
     posture_rate_scale: float = 1.0
     posture_changes_per_8h: IntRange = (8, 20)

@@ -10,7 +10,8 @@ them does not depend on one body, bed or unit. Where each range comes from is in
 
 - ``typical``: an ordinary night in a quiet room: a few sleep starts, limb movements,
   turning over, sometimes up once in the night;
-- ``quiet``: no jerks and no limb movements: anything called one is a false alarm;
+- ``quiet``: no jerks, and no limb movements once asleep (only the small movements of
+  lying awake before sleep): a jerk called is a false alarm;
 - ``empty``: nobody in the bed, only the room and the sensor: every event is a false alarm;
 - ``partner``: a typical night with a partner on the other side, whose movements must not
   count;
@@ -146,7 +147,8 @@ def _scenario(name: str, description: str, **changes: object) -> Scenario:
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     _scenario("typical", "an ordinary night in a quiet room",
               bathroom_trips_per_8h=(0, 1), **_LIGHT_ROOM),
-    _scenario("quiet", "no jerks and no limb movements: only breathing, heartbeat, turning over",
+    _scenario("quiet", "no jerks and no limb movements in sleep: only breathing, heartbeat, "
+              "turning over, and settling before sleep",
               jerk_rate_scale=0.0, limb_rate_scale=0.0, posture_rate_scale=0.5),
     _scenario("empty", "nobody in the bed: the room and the sensor only",
               occupied=False, footstep_walks_per_8h=(2, 8), door_slams_per_8h=(1, 4),

@@ -189,6 +189,7 @@ class _Builder:
             postures = self._posture_changes()
             self._sporadic_jerks()
             self._isolated_limbs()
+            self._wake_fidgets()
             s.movements.sort(key=lambda m: m[0].onset_s)
             s.sleeper = self._states(
                 [(self.entry[0], self.entry[1], p.bed_entry_tilt_deg), *postures,
@@ -337,6 +338,26 @@ class _Builder:
             at = self._place(rng, lo, self.in_bed[1], dur)
             if at is not None:
                 self._limb(rng, at, dur, None)
+
+    def _wake_fidgets(self) -> None:
+        """Small movements while lying awake, from getting into bed until a few still minutes
+        before falling asleep (each time), placed after everything else so they move nothing."""
+        p = self.p
+        rng = np.random.default_rng([self.seed, 17])
+        rate_per_s = uniform(rng, p.wake_fidgets_per_h) * p.wake_fidget_rate_scale / 3600.0
+        awake = [(self.entry[1], self.sleep_onset_s)]
+        awake += [(trip[3], onset) for trip, onset in zip(self.trips, self.resleep_s,
+                                                          strict=True)]
+        for settled_s, onset_s in awake:
+            lo = max(settled_s, self.in_bed[0])
+            hi = min(onset_s - uniform(rng, p.wake_still_before_onset_s), self.in_bed[1])
+            if hi <= lo:
+                continue
+            for _ in range(stochastic_round(rng, rate_per_s * (hi - lo))):
+                dur = log_uniform(rng, p.limb_duration_s)
+                at = self._place(rng, lo, hi, dur)
+                if at is not None:
+                    self._limb(rng, at, dur, None)
 
     # --- posture states -----------------------------------------------------------------
 

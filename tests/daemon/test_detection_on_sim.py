@@ -70,7 +70,7 @@ def test_quiet_breathing_and_heartbeat_give_no_events() -> None:
     # An ADXL345's noise and quantisation, and an ADXL355's (where the heartbeat stands out).
     for seed, density, lsb in ((21, 300.0, 0.0039), (22, 25.0, 0.0)):
         params = NightParams(
-            jerk_rate_scale=0, limb_rate_scale=0, posture_rate_scale=0,
+            jerk_rate_scale=0, limb_rate_scale=0, posture_rate_scale=0, wake_fidget_rate_scale=0,
             noise_density_ug_rthz=density, lsb_g=lsb,
         )
         night = SimulatedNight(seed=seed, rate_hz=200.0, duration_s=1800.0, start="onset",

@@ -60,11 +60,27 @@ def test_rates_are_the_chips_own() -> None:
 # --- what each scenario claims --------------------------------------------------------------
 
 
-def test_quiet_has_no_jerks_and_no_limb_movements() -> None:
+def test_quiet_has_no_jerks_and_no_limb_movements_in_sleep() -> None:
     for seed in range(3):
         night = scenario_night("quiet", "adxl345", seed, 100.0, EIGHT_H_S)
-        assert not {"jerk", "limb_movement"} & set(kinds(night))
+        assert "jerk" not in kinds(night)
+        onset_s = night.truth_record()["sleep_onset_s"]
+        assert all(e.offset_s < onset_s for e in night.truth if e.type == "limb_movement")
         assert kinds(night)[0] == "bed_entry" and kinds(night)[-1] == "bed_exit"
+
+
+def test_lying_awake_people_shift_about_and_lie_still_before_sleep() -> None:
+    fidgets = []
+    for seed in range(6):
+        night = scenario_night("typical", "adxl355", seed, 100.0, EIGHT_H_S)
+        record = night.truth_record()
+        onset_s, entry_s = record["sleep_onset_s"], record["bed_intervals"][0][0]
+        awake = [e for e in night.truth if e.type == "limb_movement" and e.onset_s < onset_s]
+        assert all(e.series is None and e.offset_s > entry_s for e in awake)
+        still_s = onset_s - max((e.offset_s for e in awake), default=entry_s)
+        assert still_s >= night.params.wake_still_before_onset_s[0]
+        fidgets.append(len(awake))
+    assert sum(fidgets) >= 6  # a few every hour awake
 
 
 def test_empty_has_nobody_in_bed_and_the_room_labelled() -> None:

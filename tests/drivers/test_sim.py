@@ -14,7 +14,8 @@ from hypnic.drivers.sim import NightParams, SimulatedNight, TruthEvent
 
 F64 = NDArray[np.float64]
 #: Only getting in and out of bed: nothing else moves.
-QUIET = NightParams(jerk_rate_scale=0.0, limb_rate_scale=0.0, posture_rate_scale=0.0)
+QUIET = NightParams(jerk_rate_scale=0.0, limb_rate_scale=0.0, posture_rate_scale=0.0,
+                    wake_fidget_rate_scale=0.0)
 NOISELESS = NightParams(noise_density_ug_rthz=0.0, lsb_g=0.0)
 EIGHT_H_S = 8 * 3600.0
 
@@ -185,7 +186,8 @@ def test_breathing_dominates_below_1_hz_in_bed(seed: int) -> None:
 
 def test_heartbeat_rings_the_bed_50_to_70_times_a_minute() -> None:
     params = NightParams(noise_density_ug_rthz=0.0, lsb_g=0.0, jerk_rate_scale=0.0,
-                         limb_rate_scale=0.0, posture_rate_scale=0.0)
+                         limb_rate_scale=0.0, posture_rate_scale=0.0,
+                         wake_fidget_rate_scale=0.0)
     night = short_night(2, params=params)
     rate = night.true_rate_hz
     _, acc = render_span(night, *in_bed_quiet_span(night, 120.0))
