@@ -138,9 +138,9 @@ class Night:
                     self.sleep.series(members[0], event.offset_s)
                 for onset_s in members:
                     self.sleep.count_if_asleep(onset_s)
-                self.sleep.movement(kind, event.offset_s)
+                self.sleep.movement(kind, event.onset_s, event.offset_s, series is not None)
             elif kind == "posture_change":
-                self.sleep.movement(kind, event.offset_s)
+                self.sleep.movement(kind, event.onset_s, event.offset_s)
             self.counts[kind] += 1
             out.append(event)
         self._sync_stays()

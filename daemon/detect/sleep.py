@@ -4,17 +4,19 @@ Under the mattress the clearest signs of falling asleep are that the body goes s
 the transition itself often brings hypnic jerks (sleep starts). The estimate, for each stay
 in bed:
 
-1. Quiescence. The candidate sleep period starts at the end of the last big movement (getting
-   in, turning over) that came before the provisional onset: like actigraphy's "first
-   minutes of immobility" rule, turning about means still awake. Limb movements do not
-   count, as they come in sleep too (periodic ones mostly do), nor does turning over after
-   the provisional onset (people turn in their sleep).
+1. Quiescence. The candidate sleep period starts at the end of the last movement (getting
+   in, turning over, shifting a leg, scratching) that came less than 15 min into the
+   stillness before it, and before the onset the sleep starts give if there were any: like
+   actigraphy's "minutes of immobility" rules, moving about means still awake, and a
+   quarter of an hour without moving means that stillness was sleep. Periodic limb
+   movements do not count (they come in sleep), nor does anything later (people turn and
+   twitch in their sleep).
 2. The sleep-start cluster. Jerks that come within 40 min of the start of that stillness open
    the wake-to-sleep transition; each jerk within 10 min of the one before, and within 20 min
    of the first, extends it (the transition takes minutes, not half an hour). Sleep onset is
    put 2 min before the cluster's last jerk (sleep starts crowd the last minutes before sleep
    and spill a little past it), and the transition closes 10 min after that jerk.
-3. Without jerks, onset is 3 min into the stillness but no sooner than a typical latency
+3. Without jerks, onset is 5 min into the stillness but no sooner than a typical latency
    after getting into bed: 20 min the first time (healthy adults fall asleep 10-30 min after
    lying down), 10 min after getting back into bed in the night. A periodic limb movement
    series is a sign of sleep: onset is then no later than its first movement, and is decided
@@ -33,17 +35,20 @@ Time asleep is the time in bed after each stay's sleep onset.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 FIRST_JERK_WINDOW_S = 40 * 60.0
 CHAIN_GAP_S = 10 * 60.0
 CLUSTER_SPAN_S = 20 * 60.0
 ONSET_BEFORE_LAST_JERK_S = 2 * 60.0
 SLEEP_START_AFTER_ONSET_S = 3 * 60.0
-FALLBACK_QUIET_S = 3 * 60.0
+FALLBACK_QUIET_S = 5 * 60.0
+AWAKE_HOLD_S = 15 * 60.0
 TYPICAL_LATENCY_S = 20 * 60.0
 RETURN_LATENCY_S = 10 * 60.0
 MAX_PENDING = 1000
+#: A series forms at its fourth movement; a few more are kept for movements found late.
+LIMB_QUIET_KEPT = 8
 
 
 @dataclass
@@ -59,6 +64,8 @@ class Stay:
     last_jerk_s: float | None = None
     onset_s: float | None = None
     end_s: float | None = None
+    #: The latest limb movements that moved ``quiet_s``: (onset, quiet_s before it).
+    limb_quiet: list[tuple[float, float]] = field(default_factory=list)
 
 
 class SleepTracker:
@@ -88,23 +95,38 @@ class SleepTracker:
         self.stay = None
         self._pending = []
 
-    def movement(self, kind: str, offset_s: float) -> None:
-        """A limb movement or posture change ended at ``offset_s``."""
+    def movement(self, kind: str, onset_s: float, offset_s: float,
+                 in_series: bool = False) -> None:
+        """A limb movement or posture change from ``onset_s`` to ``offset_s`` (``in_series``:
+        a limb movement in a periodic series)."""
         stay = self.stay
         if stay is None or stay.onset_s is not None:
             return
         self._decide(offset_s)
-        if stay.onset_s is not None:
+        if stay.onset_s is not None or offset_s >= self._provisional(stay, AWAKE_HOLD_S):
             return
-        if kind == "posture_change" and offset_s < self._provisional(stay):
+        if kind == "posture_change":
             stay.quiet_s = max(stay.quiet_s, offset_s)
             stay.first_jerk_s = stay.last_jerk_s = stay.series_s = None
+        elif not in_series:
+            # Lying awake, people shift and scratch: the stillness starts after it. Should
+            # the movement turn out to open a periodic series, a sign of sleep, this is undone.
+            stay.limb_quiet = [*stay.limb_quiet[-(LIMB_QUIET_KEPT - 1):],
+                               (onset_s, stay.quiet_s)]
+            stay.quiet_s = max(stay.quiet_s, offset_s)
 
     def series(self, first_onset_s: float, now_s: float) -> None:
         """A periodic limb movement series has formed, its first movement at
         ``first_onset_s``: a sign of sleep."""
         stay = self.stay
-        if stay is None or stay.onset_s is not None or first_onset_s < stay.quiet_s:
+        if stay is None or stay.onset_s is not None:
+            return
+        for onset_s, quiet_before_s in stay.limb_quiet:
+            if onset_s >= first_onset_s:
+                stay.quiet_s = min(stay.quiet_s, quiet_before_s)
+                break
+        stay.limb_quiet = [m for m in stay.limb_quiet if m[0] < first_onset_s]
+        if first_onset_s < stay.quiet_s:
             return
         stay.series_s = first_onset_s if stay.series_s is None else min(stay.series_s,
                                                                          first_onset_s)
@@ -159,11 +181,11 @@ class SleepTracker:
         return self._asleep_closed_s + current
 
     @staticmethod
-    def _provisional(stay: Stay) -> float:
+    def _provisional(stay: Stay, quiet_s: float | None = None) -> float:
         """The onset as things stand."""
         if stay.last_jerk_s is not None:
             return max(stay.quiet_s, stay.last_jerk_s - ONSET_BEFORE_LAST_JERK_S)
-        onset = stay.quiet_s + FALLBACK_QUIET_S
+        onset = stay.quiet_s + (FALLBACK_QUIET_S if quiet_s is None else quiet_s)
         if stay.entry_s is not None:
             onset = max(onset, stay.entry_s + stay.latency_s)
         if stay.series_s is not None:

@@ -50,19 +50,40 @@ def test_a_cluster_spans_at_most_twenty_minutes() -> None:
 
 def test_turning_over_before_sleep_starts_the_stillness_again() -> None:
     tracker = in_bed_at()
-    tracker.movement("posture_change", 1000.0)  # before the provisional onset: awake
-    tracker.movement("posture_change", 1250.0)
+    tracker.movement("posture_change", 995.0, 1000.0)  # before the provisional onset: awake
+    tracker.movement("posture_change", 1240.0, 1250.0)
     tracker.advance(1250.0 + 39 * MIN)
     assert tracker.first_onset_s is None
     tracker.advance(1250.0 + 40 * MIN)
-    assert tracker.first_onset_s == 1250.0 + 3 * MIN
+    assert tracker.first_onset_s == 1250.0 + 5 * MIN
+
+
+def test_shifting_about_while_lying_awake_starts_the_stillness_again() -> None:
+    tracker = in_bed_at()
+    tracker.movement("limb_movement", 1000.0, 1004.0)  # before the provisional onset: awake
+    tracker.movement("limb_movement", 1200.0, 1202.0)
+    # A quarter of an hour later the stillness was sleep: this one is a movement in sleep.
+    tracker.movement("limb_movement", 1202.0 + 16 * MIN, 1204.0 + 16 * MIN)
+    tracker.advance(1202.0 + 40 * MIN)
+    assert tracker.first_onset_s == 1202.0 + 5 * MIN
+
+
+def test_a_periodic_series_that_starts_in_the_stillness_is_sleep_not_fidgeting() -> None:
+    tracker = in_bed_at()
+    tracker.movement("limb_movement", 1000.0, 1003.0)  # shifting about, awake
+    onsets = [1100.0 + 25.0 * k for k in range(4)]
+    for onset in onsets[:3]:
+        tracker.movement("limb_movement", onset, onset + 2.0)
+    tracker.series(onsets[0], now_s=onsets[3] + 2.0)  # the fourth makes it a series
+    tracker.movement("limb_movement", onsets[3], onsets[3] + 2.0, in_series=True)
+    assert tracker.first_onset_s == onsets[0]
 
 
 def test_limb_movements_and_turning_after_the_onset_do_not_delay_it() -> None:
     tracker = in_bed_at()
     tracker.jerk(600.0)
-    tracker.movement("limb_movement", 650.0)
-    tracker.movement("posture_change", 700.0)  # after the provisional onset (480 s)
+    tracker.movement("limb_movement", 648.0, 650.0)
+    tracker.movement("posture_change", 690.0, 700.0)  # after the provisional onset (480 s)
     tracker.advance(600.0 + CHAIN_GAP_S)
     assert tracker.first_onset_s == 600.0 - 2 * MIN
 
