@@ -181,11 +181,12 @@ class SleepTracker:
         return self._asleep_closed_s + current
 
     @staticmethod
-    def _provisional(stay: Stay, quiet_s: float | None = None) -> float:
-        """The onset as things stand."""
+    def _provisional(stay: Stay, still_for_s: float | None = None) -> float:
+        """The onset as things stand (without sleep starts, ``still_for_s`` into the
+        stillness: FALLBACK_QUIET_S unless given)."""
         if stay.last_jerk_s is not None:
             return max(stay.quiet_s, stay.last_jerk_s - ONSET_BEFORE_LAST_JERK_S)
-        onset = stay.quiet_s + (FALLBACK_QUIET_S if quiet_s is None else quiet_s)
+        onset = stay.quiet_s + (FALLBACK_QUIET_S if still_for_s is None else still_for_s)
         if stay.entry_s is not None:
             onset = max(onset, stay.entry_s + stay.latency_s)
         if stay.series_s is not None:
