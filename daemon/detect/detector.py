@@ -267,13 +267,17 @@ class Detector:
         env = np.stack([out.envelope_g, out.vertical_g, out.slow_g])
         if settling[0]:
             env[:, settling] = 0.0
-        floor = self._floors.floors(frame, env)
+        # The floor changes only between frames: thresholds are computed once a frame.
+        floor, frame_blocks = self._floors.frame_floors(frame, env)
         on_g, off_g = self._thresholds(floor, scale=PATH_FACTOR, least=PATH_LEAST_FACTOR)
-        above_on = np.asarray((env > on_g).any(axis=0))
-        above_off = np.asarray((env > off_g).any(axis=0))
         # What counts as moving for breathing and heart rate does not follow the sensitivity:
         # those estimates need still signal, whatever is reported.
-        moving = (env[0] > self._thresholds(floor[0], DEFAULT_FACTOR)[1]) | above_on
+        still_g = self._thresholds(floor[0], DEFAULT_FACTOR)[1]
+        on_g, off_g, still_g = (np.repeat(g, frame_blocks, axis=-1)
+                                for g in (on_g, off_g, still_g))
+        above_on = np.asarray((env > on_g).any(axis=0))
+        above_off = np.asarray((env > off_g).any(axis=0))
+        moving = (env[0] > still_g) | above_on
         on_fast = on_g[0]
         self._blocks.push(out.t_s, np.column_stack([out.mean_g, out.bcg_g, moving,
                                                     out.index.astype(np.float64)]))
