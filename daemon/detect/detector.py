@@ -66,8 +66,10 @@ FRAME_S = 1.0
 #: The noise floor learns from the envelope's maximum in each frame of this length: long
 #: enough that every frame holds a heartbeat (down to 30 bpm), so the floor sits above them.
 FLOOR_FRAME_S = 2.0
-#: Samples are processed in passes of one second (at least) to this long (at most).
-MAX_PASS_S = 60.0
+#: Samples are processed in passes of one second (at least) to this long (at most): long
+#: enough that a replay's Blocks (16384 samples, 82 s at 200 Hz) are one pass each rather than
+#: a full pass and a short one, as each pass has a fixed cost.
+MAX_PASS_S = 90.0
 MAX_EVENT_S = 60.0
 # After a gap the filters restart from held samples; give them this long before trusting onsets.
 GAP_SETTLE_S = 0.6
