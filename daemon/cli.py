@@ -22,21 +22,22 @@ from typing import Any, NoReturn, TypeVar, cast
 
 from hypnic.daemon import config as cfg
 from hypnic.daemon.detect import Detector, DetectorSettings
-from hypnic.daemon.errors import EvaluationError, MqttSetupError
+from hypnic.daemon.errors import EvaluationError, MqttSetupError, StoreError
 from hypnic.daemon.logsetup import limit_repeats
-from hypnic.daemon.sinks import describe_event
-from hypnic.daemon.store import EventStore, StoreError
 from hypnic.drivers.base import SensorError
 from hypnic.drivers.recording import RecordingError
-from hypnic.drivers.sim.scenarios import CHIP_SENSORS, SCENARIOS
 
 log = logging.getLogger("hypnic")
 
 
 #: hypnic simulate writes at most a week of signal.
 SIMULATE_MAX_S = 7 * 86400.0
-SCENARIO_NAMES = tuple(SCENARIOS)
-CHIP_NAMES = tuple(CHIP_SENSORS)
+#: The named nights of ``hypnic.drivers.sim.scenarios.SCENARIOS`` and the chips it simulates,
+#: in its order (a test holds them alike): spelled out, so that building the command line does
+#: not import the simulator and every chip driver (each ``hypnic replay`` would pay for it).
+SCENARIO_NAMES = ("typical", "quiet", "empty", "partner", "plm", "restless", "onset-jerks",
+                  "noisy-room")
+CHIP_NAMES = cfg.CHIP_KEYS
 #: hypnic replay reads recordings in Blocks of this many samples (the detector's results do
 #: not depend on it; bigger Blocks cost fewer passes).
 REPLAY_BLOCK_SAMPLES = 16384
@@ -216,6 +217,8 @@ def parse_since(text: str, now: float | None = None) -> float:
 
 
 def cmd_events(args: argparse.Namespace) -> int:
+    from hypnic.daemon.store import EventStore
+
     config, _ = cfg.load_default_or(args.config)
     data_dir = resolve_data_dir(args.data_dir or config.storage.data_dir)
     since = parse_since(args.since) if args.since else None
@@ -259,6 +262,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     detector = Detector(detector_settings(config))
     recording = open_recording(args.file, block_samples=REPLAY_BLOCK_SAMPLES)
     jsonl = args.format == "jsonl"
+    if not jsonl:  # the sinks bring the event log's modules with them: only when needed
+        from hypnic.daemon.sinks import describe_event
     count = 0
 
     def emit(events: list[Any]) -> None:
@@ -319,7 +324,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     from hypnic.drivers.sim import NightParams, SimulatedNight
     from hypnic.drivers.sim.export import write_night
-    from hypnic.drivers.sim.scenarios import scenario_params
+    from hypnic.drivers.sim.scenarios import CHIP_SENSORS, scenario_params
 
     if not 25 <= args.rate <= 3200:  # also refuses nan
         raise UsageError(f"--rate: expected 25-3200 Hz, got {args.rate:g}")

@@ -10,3 +10,7 @@ class MqttSetupError(Exception):
 
 class EvaluationError(Exception):
     """A folder or truth file that cannot be evaluated; the message says what and how to fix."""
+
+
+class StoreError(Exception):
+    """A problem with the event log, worded as one line that names the file and the fix."""

@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+from hypnic.daemon.errors import StoreError as StoreError  # re-exported: the log's error
 from hypnic.daemon.events import EVENT_TYPES
 
 _TYPES_SQL = ", ".join(f"'{t}'" for t in EVENT_TYPES)
@@ -72,10 +73,6 @@ MIGRATIONS: list[str] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _MOVE_ASIDE = "the file was left untouched; move it aside to start a new log"
-
-
-class StoreError(Exception):
-    """A problem with the event log, worded as one line that names the file and the fix."""
 
 
 #: SQLite result codes (the low byte of sqlite_errorcode) that mean the FILE is bad. Anything

@@ -66,8 +66,10 @@ FRAME_S = 1.0
 #: The noise floor learns from the envelope's maximum in each frame of this length: long
 #: enough that every frame holds a heartbeat (down to 30 bpm), so the floor sits above them.
 FLOOR_FRAME_S = 2.0
-#: Samples are processed in passes of one second (at least) to this long (at most).
-MAX_PASS_S = 60.0
+#: Samples are processed in passes of one second (at least) to this long (at most): long
+#: enough that a replay's Blocks (16384 samples, 82 s at 200 Hz) are one pass each rather than
+#: a full pass and a short one, as each pass has a fixed cost.
+MAX_PASS_S = 90.0
 MAX_EVENT_S = 60.0
 # After a gap the filters restart from held samples; give them this long before trusting onsets.
 GAP_SETTLE_S = 0.6
@@ -267,13 +269,17 @@ class Detector:
         env = np.stack([out.envelope_g, out.vertical_g, out.slow_g])
         if settling[0]:
             env[:, settling] = 0.0
-        floor = self._floors.floors(frame, env)
+        # The floor changes only between frames: thresholds are computed once a frame.
+        floor, frame_blocks = self._floors.frame_floors(frame, env)
         on_g, off_g = self._thresholds(floor, scale=PATH_FACTOR, least=PATH_LEAST_FACTOR)
-        above_on = np.asarray((env > on_g).any(axis=0))
-        above_off = np.asarray((env > off_g).any(axis=0))
         # What counts as moving for breathing and heart rate does not follow the sensitivity:
         # those estimates need still signal, whatever is reported.
-        moving = (env[0] > self._thresholds(floor[0], DEFAULT_FACTOR)[1]) | above_on
+        still_g = self._thresholds(floor[0], DEFAULT_FACTOR)[1]
+        on_g, off_g, still_g = (np.repeat(g, frame_blocks, axis=-1)
+                                for g in (on_g, off_g, still_g))
+        above_on = np.asarray((env > on_g).any(axis=0))
+        above_off = np.asarray((env > off_g).any(axis=0))
+        moving = (env[0] > still_g) | above_on
         on_fast = on_g[0]
         self._blocks.push(out.t_s, np.column_stack([out.mean_g, out.bcg_g, moving,
                                                     out.index.astype(np.float64)]))

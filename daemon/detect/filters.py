@@ -226,11 +226,12 @@ def running_mean(x: F64, window: int) -> F64:
     the ends, so nothing is padded in). Not exact across cuts: for stretches fixed by time,
     such as a movement's or a still stretch's."""
     n = x.shape[-1]
-    csum = np.concatenate([np.zeros((*x.shape[:-1], 1)), np.cumsum(x, axis=-1)], axis=-1)
+    csum = np.zeros((*x.shape[:-1], n + 1))
+    np.cumsum(x, axis=-1, out=csum[..., 1:])
     idx = np.arange(n)
-    lo = np.clip(idx - window // 2, 0, n)
-    hi = np.clip(idx + window // 2 + 1, 0, n)
-    return np.asarray((csum[..., hi] - csum[..., lo]) / (hi - lo))
+    lo = np.maximum(idx - window // 2, 0)
+    hi = np.minimum(idx + window // 2 + 1, n)
+    return np.asarray((csum.take(hi, axis=-1) - csum.take(lo, axis=-1)) / (hi - lo))
 
 
 def _power(x: F64) -> F64:

@@ -60,9 +60,15 @@ class NoiseFloors:
         """The floors in force for each block (paths x blocks; nan while warming up), given
         each block's frame (non-decreasing) and the envelopes (paths x blocks); then learn
         from the frames that are now complete."""
+        floor, counts = self.frame_floors(frame, envelopes_g)
+        return np.repeat(floor, counts, axis=1)
+
+    def frame_floors(self, frame: I64, envelopes_g: F64) -> tuple[F64, I64]:
+        """The same floors once per frame (paths x frames of the blocks given), and how many
+        of the blocks each frame has: thresholds computed per frame cost a hundredth."""
         paths = len(self._floor)
         if len(frame) == 0:
-            return np.zeros((paths, 0))
+            return np.zeros((paths, 0)), np.zeros(0, np.int64)
         starts = np.concatenate([[0], np.flatnonzero(np.diff(frame)) + 1])
         ids = frame[starts]
         maxima = np.maximum.reduceat(envelopes_g, starts, axis=1)
@@ -86,7 +92,7 @@ class NoiseFloors:
             floor_per_frame[:, first:] = self._floor[:, None]
         self._store(done, done_max)
         self._open_frame, self._open_max = int(ids[-1]), maxima[:, -1].copy()
-        return np.repeat(floor_per_frame, counts, axis=1)
+        return floor_per_frame, counts
 
     def forget(self) -> None:
         """Drop everything learnt: the floors are unknown (no detection) until the frames
@@ -103,18 +109,17 @@ class NoiseFloors:
 
     def _percentile(self, first_frame: int) -> F64:
         """FLOOR_PERCENTILE of the frames [first_frame - window, first_frame) seen so far."""
-        ids = np.arange(first_frame - self.window, first_frame)
-        slots = ids % self.window
-        # A ring slot may still hold a frame older than the window, or none at all.
-        stored = self._frame_ids[slots] == ids
-        known = stored.copy()
-        known[stored] = ~np.isnan(self._maxima[:, slots[stored]]).any(axis=0)
-        if known.sum() < WARMUP_FRAMES:
+        # Each slot holds the one frame of the window it can hold, or an older one, or none
+        # (-1); the ring's order does not matter to a percentile.
+        ids = self._frame_ids
+        known = (ids >= first_frame - self.window) & (ids < first_frame)
+        known &= ~np.isnan(self._maxima).any(axis=0)
+        if np.count_nonzero(known) < WARMUP_FRAMES:
             return np.full(len(self._floor), np.nan)
         recent = known & (ids >= first_frame - RECENT_FRAMES)
-        floor = _percentile(self._maxima[:, slots[known]])
-        if recent.sum() >= WARMUP_FRAMES:
-            floor = np.maximum(floor, _percentile(self._maxima[:, slots[recent]]))
+        floor = _percentile(self._maxima[:, known])
+        if np.count_nonzero(recent) >= WARMUP_FRAMES:
+            floor = np.maximum(floor, _percentile(self._maxima[:, recent]))
         return floor
 
 

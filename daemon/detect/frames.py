@@ -1,4 +1,4 @@
-"""Gather a stream of Blocks of any size into passes of a few seconds up to half a minute.
+"""Gather a stream of Blocks of any size into passes of a second up to a minute and a half.
 
 The detector's outputs do not depend on where a pass begins or ends (see ``filters``), so the
 only reason to gather is speed: each numpy pass has a fixed cost, which a driver handing over

@@ -158,9 +158,10 @@ def breathing_rows(t_s: F64, mean_g: F64, moving: F64, index: F64,
     axes = np.array(mean_g.T)  # (3, n), contiguous: the sums below run along rows
     d = axes[:, 1:] - axes[:, :-1]
     steady = (index[1:] - index[:-1] == 1) & (moving[1:] == 0) & (moving[:-1] == 0)
-    steps = np.array(d[:, steady])  # a fresh copy: the same sums at the same alignment
+    steps = d.compress(steady, axis=1)  # a fresh copy: the same sums at the same alignment
     noise = steps @ steps.T / (2.0 * max(1, steps.shape[1]))
-    group_id = index // group
+    # The index is a whole number (held as a float): integer division is exact and quick.
+    group_id = index.astype(np.int64) // group
     starts = np.concatenate([[0], np.flatnonzero(group_id[1:] != group_id[:-1]) + 1])
     ends = np.concatenate([starts[1:], [n]])
     rows = np.empty((len(starts), 4))
@@ -246,7 +247,7 @@ def heart_rate(t_s: F64, bcg_g: F64, moving: F64) -> Heart:
     # The beat pushes the body along one direction (per posture), while the sensor's noise is
     # spread over all three axes: along the band's principal axis over the still rows the
     # beats stand out from a third of the noise. Its square is the beat's energy.
-    band = np.array(axes[:, still])
+    band = axes.compress(still, axis=1)
     _, vectors = np.linalg.eigh(band @ band.T)
     along = vectors[:, -1] @ axes
     energy = np.concatenate([[0.0], np.cumsum(along * along)])

@@ -166,6 +166,32 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.startswith("hypnic 0.")
 
 
+def test_the_command_lines_names_are_the_simulators_and_the_drivers() -> None:
+    """The parser's scenario and chip names are spelled out in the CLI (so that it starts
+    without importing them); they must be the ones the simulator and the drivers know."""
+    from hypnic.daemon import config as cfg
+    from hypnic.daemon.cli import CHIP_NAMES, SCENARIO_NAMES
+    from hypnic.drivers.chips import CHIPS
+    from hypnic.drivers.sim.scenarios import CHIP_SENSORS, SCENARIOS
+
+    assert tuple(SCENARIOS) == SCENARIO_NAMES
+    assert tuple(CHIPS) == tuple(CHIP_SENSORS) == CHIP_NAMES == cfg.CHIP_KEYS
+
+
+def test_replay_runs_without_the_drivers_simulator_or_event_log(
+        recordings: dict[str, Path]) -> None:
+    """What replay does not use is not imported: each module costs every replay start-up."""
+    code = (
+        "import sys; from hypnic.daemon.cli import main; "
+        f"main(['replay', {str(recordings['npz'])!r}, '--format', 'jsonl']); "
+        "print(*[m for m in sys.modules if m.startswith(('hypnic.drivers.chips', "
+        "'hypnic.drivers.sim', 'hypnic.daemon.store', 'hypnic.daemon.sinks', 'sqlite3'))])"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == ""
+
+
 def test_parse_since_accepts_ages_and_iso_times() -> None:
     assert parse_since("2h", now=10_000.0) == 10_000.0 - 7200
     assert parse_since("30m", now=10_000.0) == 10_000.0 - 1800
