@@ -56,16 +56,12 @@ class NoiseFloors:
         """The floors in force now (nan while warming up)."""
         return self._floor.copy()
 
-    def floors(self, frame: I64, envelopes_g: F64) -> F64:
-        """The floors in force for each block (paths x blocks; nan while warming up), given
-        each block's frame (non-decreasing) and the envelopes (paths x blocks); then learn
-        from the frames that are now complete."""
-        floor, counts = self.frame_floors(frame, envelopes_g)
-        return np.repeat(floor, counts, axis=1)
-
     def frame_floors(self, frame: I64, envelopes_g: F64) -> tuple[F64, I64]:
-        """The same floors once per frame (paths x frames of the blocks given), and how many
-        of the blocks each frame has: thresholds computed per frame cost a hundredth."""
+        """The floors in force for each frame of the blocks given (paths x frames; nan while
+        warming up) and how many of the blocks each frame has, given each block's frame
+        (non-decreasing) and the envelopes (paths x blocks); then learn from the frames that
+        are now complete. Per frame, not per block: thresholds worked out from them cost a
+        hundredth."""
         paths = len(self._floor)
         if len(frame) == 0:
             return np.zeros((paths, 0)), np.zeros(0, np.int64)

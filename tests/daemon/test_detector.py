@@ -217,7 +217,8 @@ def test_the_floor_follows_a_louder_still_bed_within_a_minute() -> None:
     empty_s, occupied_s = 300, 120
     frame = np.arange((empty_s + occupied_s) * 50) // blocks_per_frame
     env = np.where(frame < empty_s // 2, 0.0003, 0.0015) * rng.uniform(0.8, 1.2, len(frame))
-    learnt = np.concatenate([floors.floors(frame[i : i + 500], env[None, i : i + 500])[0]
+    learnt = np.concatenate([np.repeat(*floors.frame_floors(frame[i : i + 500],
+                                                            env[None, i : i + 500]), axis=1)[0]
                              for i in range(0, len(frame), 500)])
     t_s = np.arange(len(frame)) / 50.0
     assert np.nanmax(learnt[t_s < empty_s]) < 0.0004
