@@ -16,12 +16,15 @@ in bed:
    of the first, extends it (the transition takes minutes, not half an hour). Sleep onset is
    put 2 min before the cluster's last jerk (sleep starts crowd the last minutes before sleep
    and spill a little past it), and the transition closes 10 min after that jerk.
-3. Without jerks, onset is 5 min into the stillness but no sooner than a typical latency
-   after getting into bed: 20 min the first time (healthy adults fall asleep 10-30 min after
-   lying down), 10 min after getting back into bed in the night. A periodic limb movement
-   series is a sign of sleep: onset is then no later than its first movement, and is decided
-   at once. Otherwise it is decided 40 min into the stillness, when no sleep-start cluster
-   can still come.
+3. Without jerks, onset is 10 min into the stillness (actigraphy's "ten immobile minutes"),
+   and the first time in the night no sooner than 15 min after getting into bed. So someone
+   who lies down and keeps still from the start is put 15 min after getting in, within 10 min
+   of any latency from 5 to 25 min (healthy adults take 10-30 min; quick sleepers less).
+   A periodic limb movement series is a sign of sleep: onset is then no later than its first
+   movement, and is decided at once. Otherwise it is decided 40 min into the stillness, when
+   no sleep-start cluster can still come.
+   Whatever the signs, onset is no sooner than 5 min after getting into bed: even the very
+   sleepy rarely fall asleep faster, and a jerk in the first minutes is someone settling in.
 4. Breathing regularity (``vitals``) gates the decision: onset is not declared while breathing
    cannot be followed at all, which in a real bedroom marks wakeful restlessness. (The
    simulated sleeper breathes equally regularly awake and asleep, so there it never delays.)
@@ -42,10 +45,10 @@ CHAIN_GAP_S = 10 * 60.0
 CLUSTER_SPAN_S = 20 * 60.0
 ONSET_BEFORE_LAST_JERK_S = 2 * 60.0
 SLEEP_START_AFTER_ONSET_S = 3 * 60.0
-FALLBACK_QUIET_S = 5 * 60.0
+FALLBACK_QUIET_S = 10 * 60.0
 AWAKE_HOLD_S = 15 * 60.0
-TYPICAL_LATENCY_S = 20 * 60.0
-RETURN_LATENCY_S = 10 * 60.0
+TYPICAL_LATENCY_S = 15 * 60.0
+SHORTEST_LATENCY_S = 5 * 60.0
 MAX_PENDING = 1000
 #: A series forms at its fourth movement; a few more are kept for movements found late.
 LIMB_QUIET_KEPT = 8
@@ -82,7 +85,8 @@ class SleepTracker:
     def begin(self, t_s: float, entry_s: float | None) -> None:
         """A stay in bed begins (``entry_s``: the bed entry's onset, None if in bed from the
         start of monitoring)."""
-        latency = TYPICAL_LATENCY_S if self.first_onset_s is None else RETURN_LATENCY_S
+        # Back in bed in the night, sleep comes back sooner: the stillness alone decides.
+        latency = TYPICAL_LATENCY_S if self.first_onset_s is None else 0.0
         self.stay = Stay(start_s=t_s, entry_s=entry_s, quiet_s=t_s, latency_s=latency)
 
     def end(self, t_s: float) -> None:
@@ -185,12 +189,15 @@ class SleepTracker:
         """The onset as things stand (without sleep starts, ``still_for_s`` into the
         stillness: FALLBACK_QUIET_S unless given)."""
         if stay.last_jerk_s is not None:
-            return max(stay.quiet_s, stay.last_jerk_s - ONSET_BEFORE_LAST_JERK_S)
-        onset = stay.quiet_s + (FALLBACK_QUIET_S if still_for_s is None else still_for_s)
+            onset = max(stay.quiet_s, stay.last_jerk_s - ONSET_BEFORE_LAST_JERK_S)
+        else:
+            onset = stay.quiet_s + (FALLBACK_QUIET_S if still_for_s is None else still_for_s)
+            if stay.entry_s is not None:
+                onset = max(onset, stay.entry_s + stay.latency_s)
+            if stay.series_s is not None:
+                onset = max(stay.quiet_s, min(onset, stay.series_s))
         if stay.entry_s is not None:
-            onset = max(onset, stay.entry_s + stay.latency_s)
-        if stay.series_s is not None:
-            onset = max(stay.quiet_s, min(onset, stay.series_s))
+            onset = max(onset, stay.entry_s + SHORTEST_LATENCY_S)
         return onset
 
     def _decide(self, t_s: float, final: bool = False) -> None:
