@@ -3,10 +3,12 @@
 Under a noisy sensor some limb movements of a periodic series rise barely above the noise:
 missed, they break the series in two (or below four members), and the PLM index comes out
 far too low. But a series keeps its rhythm: when a limb movement comes a whole number (two to
-four) of the series' intervals after the last one, a movement was due at each interval in
-between. ``SeriesGaps`` tracks the rhythm of the latest limb movements and names the windows
-where one was due, and ``faint_spans`` looks there again, in the raw samples the detector
-still holds, with a lower threshold (``FAINT_RATIO``: what the noise reaches by chance in
+nine) of the series' intervals after the last one, a movement was due at each interval in
+between. On a noisy sensor a run of faint ones can go missing in a row (the leg moves less
+for a while), so the look back reaches over three of the longest intervals a series allows.
+``SeriesGaps`` tracks the rhythm of the latest limb movements and names the windows where one
+was due, and ``faint_spans`` looks there again, in the raw samples the detector still holds,
+with a lower threshold (``FAINT_RATIO``: what the noise reaches by chance in
 1-3 % of such windows on the tuning nights).
 
 Only a rhythm that the movements themselves set is followed (two intervals that agree), and
@@ -30,10 +32,11 @@ from hypnic.daemon.detect.segment import HOLD_S
 MIN_INTERVALS = 2
 INTERVAL_RANGE_S = (5.0, 90.0)
 #: A gap is this many intervals at most, and the gap's interval within MATCH of the rhythm's.
-MAX_SKIPPED = 3
+MAX_SKIPPED = 8
 MATCH = 0.2
-#: Looked back at most this far (the raw samples held must reach back this far).
-MAX_GAP_S = 100.0
+#: Looked back at most this far (the raw samples held must reach back this far): three of
+#: the longest intervals (90 s), six to twelve of the usual 20-40 s.
+MAX_GAP_S = 270.0
 #: Where a movement was due: within this share of the interval of the due time.
 WINDOW_SHARE = 0.3
 #: The slow band's loudest half second (LOUDEST_S) there must stand this far above the

@@ -31,6 +31,11 @@ def test_three_skipped_beats_give_three_windows() -> None:
     assert [round((lo + hi) / 2) for lo, hi in windows] == [175, 200, 225]
 
 
+def test_a_run_of_faint_beats_missed_in_a_row_is_looked_for() -> None:
+    _, windows = gaps_after(100.0, 125.0, 150.0).due(150.0 + 7 * 25.0)
+    assert [round((lo + hi) / 2) for lo, hi in windows] == [175, 200, 225, 250, 275, 300]
+
+
 @pytest.mark.parametrize("onsets", [
     (100.0, 125.0),               # one interval is no rhythm yet
     (100.0, 125.0, 190.0),        # intervals that disagree
