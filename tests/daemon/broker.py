@@ -19,6 +19,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
@@ -109,11 +110,15 @@ class Subscriber:
         if self.username:
             self.client.username_pw_set(self.username, self.password)
         self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(0.1, 0.5)
         self._subscribed = threading.Event()
+        self._subscribe_mid: int | None = None
 
     def start(self) -> Subscriber:
+        """Connect and return once the broker has acknowledged the subscription (SUBACK), so
+        that nothing published after ``start()`` can miss the subscriber."""
         self.client.connect(self.broker.host, self.broker.port, 30)
         self.client.loop_start()
         assert self._subscribed.wait(5), "the test subscriber could not subscribe"
@@ -124,9 +129,16 @@ class Subscriber:
         self.client.loop_stop()
 
     def _on_connect(self, client: mqtt.Client, *args: object) -> None:
-        for t in self.topics:
-            client.subscribe(t, qos=1)
-        self._subscribed.set()
+        # One SUBSCRIBE for all topics: a single SUBACK says they are all active.
+        _, self._subscribe_mid = client.subscribe([(t, 1) for t in self.topics])
+
+    def _on_subscribe(
+        self, client: mqtt.Client, userdata: object, mid: int, reason_codes: list[ReasonCode],
+        properties: object,
+    ) -> None:
+        # Runs in paho's thread after _on_connect, so the mid is already known.
+        if mid == self._subscribe_mid and not any(rc.is_failure for rc in reason_codes):
+            self._subscribed.set()
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
         with self._lock:

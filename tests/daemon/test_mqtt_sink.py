@@ -227,7 +227,13 @@ def test_two_beds_on_one_broker_stay_apart(tmp_path: Path, broker: Broker) -> No
         left.event()
         left.pump(lambda: left.outbox() == 0, what="left's event")
         for rig, node in ((left, "left"), (right, "right")):
-            rig.pump(lambda n=node: bool(sub.on(f"hypnic/{n}/state")), what=f"{node}'s state")
+            # Pump until the bed has announced itself too, not just sent a state: paho marks
+            # the link connected before its on_connect queues Connected, so a sink polled in
+            # between sends a state first and announces on its next poll (the daemon's loop
+            # polls every Block; here only pumping does).
+            mine = {f"homeassistant/device/{node}/config", f"hypnic/{node}/state"}
+            rig.pump(lambda want=mine: all(sub.on(t) for t in want),
+                     what=f"{node}'s discovery and state")
         publish(broker, "hypnic/right/cmd/sensitivity", "3")
         deadline = time.monotonic() + 5
         got: list[Command] = []
