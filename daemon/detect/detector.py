@@ -409,6 +409,12 @@ class Detector:
         kind = classify(shape)
         if kind is None:
             return []
+        if kind == "jerk" and self.night.presence.in_bed is True and self._gaps.on_beat(
+                shape.onset_s):
+            # Through the mattress a brief leg movement looks like a jerk; on the beat of a
+            # running periodic series it is far more likely the series' next one (on the
+            # tuning nights such jerks were limb movements three times in four).
+            kind = "limb_movement"
         event = _event_of(kind, shape)
         breath_before = None
         if kind == "posture_change" and self.night.presence.in_bed is None:

@@ -45,6 +45,9 @@ WINDOW_SHARE = 0.3
 FAINT_RATIO = 1.65
 LOUDEST_S = 0.5
 EDGE_SHARE = 0.5
+#: A jerk-like movement this close to the next beat (as a share of the interval) is taken
+#: for the series' next limb movement (see ``Detector._event``).
+ON_BEAT_SHARE = 0.15
 ONSETS_KEPT = 5
 SPANS_KEPT = 20
 
@@ -88,6 +91,14 @@ class SeriesGaps:
         middle = float(np.median(recent))
         agreeing = [i for i in recent if abs(i - middle) <= MATCH * middle]
         return float(np.median(agreeing)) if len(agreeing) >= MIN_INTERVALS else None
+
+    def on_beat(self, onset_s: float) -> bool:
+        """Whether a movement starting at ``onset_s`` comes on the next beat of the rhythm
+        the latest limb movements keep (within ON_BEAT_SHARE of its interval)."""
+        rhythm = self.rhythm_s()
+        if rhythm is None:
+            return False
+        return abs(onset_s - (self._onsets[-1] + rhythm)) <= ON_BEAT_SHARE * rhythm
 
     def due(self, onset_s: float) -> tuple[float, list[tuple[float, float]]]:
         """Windows (from, to) before a limb movement starting at ``onset_s`` where a movement

@@ -61,6 +61,35 @@ def test_no_window_where_another_movement_was_found() -> None:
     assert [round((lo + hi) / 2) for lo, hi in gaps.due(250.0)[1]] == [175, 225]
 
 
+def test_only_the_next_beat_of_a_rhythm_is_on_the_beat() -> None:
+    gaps = gaps_after(100.0, 125.0, 150.0)
+    assert gaps.on_beat(176.0) and gaps.on_beat(172.0)
+    assert not gaps.on_beat(165.0) and not gaps.on_beat(185.0)
+    assert not gaps_after(100.0, 125.0).on_beat(150.0)  # one interval is no rhythm yet
+
+
+def kicked_series(kick_at_s: float) -> list:
+    """Leg movements every 25 s from 60 s, and a brief kick in place of the one at 160 s."""
+    bed = Bed(300, noise_g=0.001, seed=3).breathe(15)
+    for at_s in range(60, 260, 25):
+        if at_s != 160:
+            bed.fidget(at_s, 2.0, 0.02)
+    bed.jerk(kick_at_s, 0.03)
+    return bed.run()[0]
+
+
+def test_a_kick_on_the_beat_of_a_series_is_its_next_limb_movement() -> None:
+    events = kicked_series(160.0)
+    kick = [e for e in events if abs(e.onset_s - 160.0) < 0.5]
+    assert [e.type for e in kick] == ["limb_movement"]
+    assert kick[0].series is not None
+
+
+def test_a_kick_off_the_beat_stays_a_jerk() -> None:
+    events = kicked_series(148.0)
+    assert [e.type for e in events if abs(e.onset_s - 148.0) < 0.5] == ["jerk"]
+
+
 def series_bed(seed: int, faint_g: float | None) -> Bed:
     """Leg movements every 25 s under a noisy sensor; the 4th and 7th are faint (or none)."""
     bed = Bed(330, noise_g=0.004, seed=seed).breathe(15)
