@@ -6,7 +6,10 @@ tilts the mattress under the sensor by a degree or more. So:
 
 - Breathing evidence, every epoch: *breathing* when the slow swing is well above sensor noise
   and periodic (swing ratio >= 1.6 and autocorrelation >= 0.35), *absent* when it is at the
-  noise (ratio <= 1.35, autocorrelation < 0.3), otherwise (or while moving) no vote. While a
+  noise (ratio <= 1.35, autocorrelation < 0.3), otherwise (or while moving) no vote. A chip
+  with flicker (1/f) noise or slow drift swings more than its noise predicts even with nobody
+  there, but without a rhythm: a swing with hardly any (autocorrelation < 0.1) is absent too
+  up to 4x the noise until the empty bed has been heard, then up to 1.1x what it gave. While a
   big movement waits for a decision, only the still signal after it votes.
 - At the start nobody knows: two breathing epochs in a row say "in bed" (since the start),
   two absent ones say "empty"; three minutes of a swing above the sensor's noise with no
@@ -46,7 +49,10 @@ after later events; its times are those of the movement.
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, replace
+
+import numpy as np
 
 from hypnic.daemon.detect.classify import angle_deg
 from hypnic.daemon.detect.filters import F64
@@ -57,6 +63,17 @@ BREATHING_RATIO = 1.6
 BREATHING_CONFIDENCE = 0.35
 ABSENT_RATIO = 1.35
 ABSENT_CONFIDENCE = 0.3
+#: A swing above this many times the sensor's noise is above the noise (see FAINT_EPOCHS).
+SWING_RATIO = 1.35
+#: A chip whose noise rises at low frequencies (1/f noise, slow temperature drift) swings
+#: more than its block-to-block noise predicts even in an empty bed, but without a rhythm. So
+#: a swing with hardly any rhythm (confidence under QUIET_CONFIDENCE) is absence up to
+#: NOISY_ABSENT_RATIO while the empty bed has not been heard yet, and after that up to
+#: EMPTY_MARGIN times the median of the last EMPTY_KEPT ratios the empty bed gave.
+QUIET_CONFIDENCE = 0.1
+NOISY_ABSENT_RATIO = 4.0
+EMPTY_MARGIN = 1.1
+EMPTY_KEPT = 15
 ENTRY_TILT_DEG = 0.5
 EXIT_MATCH_DEG = 0.15
 #: An exit must also move the tilt at least this much.
@@ -116,6 +133,8 @@ class Presence:
         #: Epochs in a row, while nobody is known to be in bed, whose slow swing stood above
         #: the sensor's noise without being clear breathing.
         self._above_noise = 0
+        #: Swing ratios of the latest epochs that found the bed empty.
+        self._empty_ratios: deque[float] = deque(maxlen=EMPTY_KEPT)
         #: Stays in bed beginning ("in") or ending ("out"): (change, time, bed entry onset or
         #: None), for the sleep tracker to read.
         self.changes: list[tuple[str, float, float | None]] = []
@@ -170,7 +189,7 @@ class Presence:
         if self.in_bed is None:
             # Absent breathing before it: a bed entry if breathing follows.
             empty_before = -1 in self._votes or (
-                breath_before is not None and _vote(breath_before) == -1)
+                breath_before is not None and self._vote(breath_before) == -1)
             became = "bed_entry" if empty_before else "posture_change"
             waiting = _Waiting(event, became, None, after_g, before_g)
             tilt = angle_deg(before_g, after_g)
@@ -219,8 +238,8 @@ class Presence:
     def epoch(self, t_s: float, breath: Breath, still_gravity_g: F64 | None) -> list[Event]:
         """Breathing evidence (of the whole last minute, or, while a big movement waits, of
         the still signal after it); returns the movements now decided."""
-        vote = _vote(breath)
-        if self.in_bed is not True and vote != -1 and breath.swing_ratio > ABSENT_RATIO:
+        vote = self._vote(breath)
+        if self.in_bed is not True and vote != -1 and breath.swing_ratio > SWING_RATIO:
             self._above_noise += 1
         elif vote == -1:
             self._above_noise = 0
@@ -236,6 +255,8 @@ class Presence:
         elif self.in_bed is False and vote == -1 and still_gravity_g is not None \
                 and not self._waiting:
             self.empty_gravity_g = still_gravity_g
+        if self.in_bed is not True and vote == -1 and not self._waiting:
+            self._empty_ratios.append(breath.swing_ratio)
         events = self._decide(t_s, vote)
         if self.in_bed is False and not self._waiting:
             if vote:
@@ -247,6 +268,13 @@ class Presence:
                 if self._dropped.offset_s >= faint_since_s - LATE_ENTRY_S:
                     events.append(self._enter_late())
         return events
+
+    def _vote(self, breath: Breath) -> int:
+        """1: breathing, -1: nobody there, 0: cannot tell."""
+        if len(self._empty_ratios) < 2:
+            return _vote(breath, NOISY_ABSENT_RATIO)
+        return _vote(breath, max(ABSENT_RATIO,
+                                 EMPTY_MARGIN * float(np.median(self._empty_ratios))))
 
     def _breathing_entry(self, t_s: float) -> list[Event]:
         """Breathing in the bed thought empty: someone got in without telling movement."""
@@ -264,7 +292,7 @@ class Presence:
         """End of the stream: a last look at what still waits, with whatever still signal
         followed it (one vote is enough now). If it is still not known whether anyone was
         in bed, the movements are reported as they were classified."""
-        vote = _vote(breath_after) if breath_after is not None else 0
+        vote = self._vote(breath_after) if breath_after is not None else 0
         out: list[Event] = []
         for w in self._waiting:
             if vote == -1 and w.if_absent is not None:
@@ -351,12 +379,14 @@ class Presence:
         return replace(event, type="bed_exit")
 
 
-def _vote(breath: Breath) -> int:
+def _vote(breath: Breath, quiet_ceiling: float) -> int:
     ratio, confidence = breath.swing_ratio, breath.confidence
     if math.isnan(ratio):
         return 0
     if ratio >= BREATHING_RATIO and confidence >= BREATHING_CONFIDENCE:
         return 1
     if ratio <= ABSENT_RATIO and confidence < ABSENT_CONFIDENCE:
+        return -1
+    if ratio <= quiet_ceiling and confidence < QUIET_CONFIDENCE:
         return -1
     return 0
