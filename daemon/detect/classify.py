@@ -125,6 +125,22 @@ def measure(
     return [] if shape is None else [replace(shape, slow=True)]
 
 
+def measure_faint(samples: Fine, noise: Fine | None,
+                  gravity_before_g: NDArray[np.float64] | None,
+                  gravity_after_g: NDArray[np.float64] | None) -> Shape | None:
+    """Measure a faint movement found on a second look (see ``series_gaps``): in the slow
+    band only, and at least as long as ``samples``, the stretch where it stood out. Its
+    motion barely reaches a noise spike's height, so edges set by that height would cut it
+    to a few samples; and its broadband shows only noise, so it is not asked for a jerk."""
+    slow, slow_noise = samples.slow_band(), noise.slow_band() if noise is not None else None
+    shape = _shape(slow, slow_noise, _noise_g(slow, slow_noise), gravity_before_g,
+                   gravity_after_g, False)
+    if shape is None:
+        return None
+    return replace(shape, slow=True, onset_s=min(shape.onset_s, float(samples.t_s[0])),
+                   offset_s=max(shape.offset_s, float(samples.t_s[-1])))
+
+
 def _measure(samples: Fine, noise: Fine | None, gravity_before_g: NDArray[np.float64] | None,
              gravity_after_g: NDArray[np.float64] | None, truncated: bool) -> list[Shape]:
     env = samples.envelope_g

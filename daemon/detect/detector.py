@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from hypnic.daemon.detect.baseline import Baseline
-from hypnic.daemon.detect.classify import Shape, classify, measure
+from hypnic.daemon.detect.classify import Shape, classify, measure, measure_faint
 from hypnic.daemon.detect.filters import F64, Blocks, FrontEnd, fine_filter
 from hypnic.daemon.detect.floor import NoiseFloors
 from hypnic.daemon.detect.frames import Pass, PassAssembler
@@ -454,10 +454,9 @@ class Detector:
             on_s, off_s = float(fine.t_s[first]), float(fine.t_s[last])
             before_g = self._gravity(on_s + GRAVITY_BEFORE_S[0], on_s + GRAVITY_BEFORE_S[1])
             after_g = self._gravity(off_s + GRAVITY_AFTER_S[0], off_s + GRAVITY_AFTER_S[1])
-            for shape in measure(fine.part(span), fine.part(still & ~span), before_g, after_g,
-                                 False, slow_only=True):
-                if classify(shape) == "limb_movement":
-                    found.append((_event_of("limb_movement", shape), before_g, after_g))
+            shape = measure_faint(fine.part(span), fine.part(still & ~span), before_g, after_g)
+            if shape is not None and classify(shape) == "limb_movement":
+                found.append((_event_of("limb_movement", shape), before_g, after_g))
         return found
 
 
