@@ -2,7 +2,7 @@
 
 The rules, in order:
 
-- under 2 s and *linear*                            → jerk
+- under 2 s, *linear* and spent early               → jerk
 - the gravity direction moved by 0.05-0.3° with a peak under 40 mg, or by more with a peak
   under 15 mg                                        → not an event: the load shifted, but not
   as the sleeper's own turning over does, as when a partner turns on the other side of the bed
@@ -21,7 +21,10 @@ largest eigenvalue of its 3-axis covariance holds nearly all of it). A limb move
 longer and moves the body several ways in turn, so the motion wanders in all three axes
 (typically 50-80 % on the main axis). The sensor's own noise, estimated just before the
 movement, is taken out of the covariance first, so a faint jerk is not called wandering
-because of noise. Where the noise leaves too little to judge, the older shape rule decides: a
+because of noise. But a mattress may pass a limb movement only vertically, on a line too;
+so a jerk must also be *spent early*: at least half its motion's energy in its first 0.3 s
+(the burst and the first cycles of the ring), where a brief limb movement keeps moving. Where
+the noise leaves too little to judge, the older shape rule decides: a
 sharp rise (peak within 0.3 s of onset) and a short core (envelope above 30 % of its peak for
 at most 0.6 s).
 
@@ -51,6 +54,11 @@ JERK_MAX_CORE_S = 0.6
 #: Even a linear movement is no jerk if its core lasts longer than this: a jerk's ring through
 #: the mattress dies well within a second (heartbeats merged over a breath are linear too).
 JERK_MAX_RING_S = 1.0
+#: ... and most of a jerk's motion comes in its first JERK_BURST_S (the burst and the first
+#: cycles of the ring), while a brief limb movement keeps moving: where a limb's motion stays
+#: on one line too (all of it vertical through the mattress), that is what tells them apart.
+JERK_BURST_S = 0.3
+JERK_EARLY_SHARE = 0.5
 POSTURE_TILT_DEG = 0.3
 #: A shift of the load between these (and weaker than PARTNER_MAX_PEAK_G) is not the sleeper's.
 PARTNER_TILT_DEG = 0.05
@@ -89,6 +97,8 @@ class Shape:
     linearity: float = float("nan")
     #: Measured in the slow band, the only one it showed in: too slow for a jerk.
     slow: bool = False
+    #: Share of its motion's energy in its first JERK_BURST_S.
+    early_share: float = 1.0
 
     @property
     def duration_s(self) -> float:
@@ -213,6 +223,8 @@ def _shape(samples: Fine, noise: Fine | None, noise_g: float,
     last = max(first, int(strong[-1]))
     onset_s = float(t[first])
     core = np.flatnonzero(env >= CORE_FRACTION * env[i_peak])
+    energy = motion[first : last + 1] ** 2
+    early = energy[t[first : last + 1] <= onset_s + JERK_BURST_S].sum()
     return Shape(
         onset_s=onset_s,
         offset_s=float(t[last]),
@@ -223,6 +235,7 @@ def _shape(samples: Fine, noise: Fine | None, noise_g: float,
         tilt_deg=angle_deg(gravity_before_g, gravity_after_g),
         truncated=truncated,
         linearity=_linearity(samples.band_g[first : last + 1], noise),
+        early_share=float(early / energy.sum()) if energy.sum() > 0 else 1.0,
     )
 
 
@@ -236,7 +249,8 @@ def classify(shape: Shape) -> str | None:
         if math.isnan(shape.linearity):
             jerk = shape.rise_s <= JERK_MAX_RISE_S and shape.core_s <= JERK_MAX_CORE_S
         else:
-            jerk = shape.linearity >= JERK_MIN_LINEARITY and shape.core_s <= JERK_MAX_RING_S
+            jerk = shape.linearity >= JERK_MIN_LINEARITY and shape.core_s <= JERK_MAX_RING_S \
+                and shape.early_share >= JERK_EARLY_SHARE
         if jerk:
             return "jerk"
     tilt = shape.tilt_deg

@@ -85,11 +85,12 @@ class Bed:
         self.acc[on] += motion
         return self
 
-    def fidget(self, onset_s: float, duration_s: float, peak_g: float, ramp_s: float = 0.3
-               ) -> Bed:
+    def fidget(self, onset_s: float, duration_s: float, peak_g: float, ramp_s: float = 0.3,
+               direction: tuple[float, ...] | None = None) -> Bed:
         """A restless leg as the simulator draws one: 16 sines at 1-6 Hz with their own
         strength and phase on each axis, at full strength within ``ramp_s``. The sines beat
-        against each other, so its strength throbs about once a second."""
+        against each other, so its strength throbs about once a second. With ``direction``
+        all of it moves along that one line (a mattress that passes only the vertical)."""
         on = self.span(onset_s, onset_s + duration_s)
         tt = self.t[on] - onset_s
         edge = np.minimum(tt, duration_s - tt)
@@ -99,6 +100,8 @@ class Bed:
         phase = self.rng.uniform(0.0, 2 * np.pi, (16, 3))
         motion = (amp * np.sin(2 * np.pi * freq[:, None] * tt[:, None, None] + phase)).sum(axis=1)
         motion *= window[:, None]
+        if direction is not None:
+            motion = np.outer(motion[:, 0], _unit(np.array(direction)))
         self.acc[on] += motion * (peak_g / np.linalg.norm(motion, axis=1).max())
         return self
 
