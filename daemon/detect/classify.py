@@ -224,7 +224,8 @@ def _shape(samples: Fine, noise: Fine | None, noise_g: float,
     onset_s = float(t[first])
     core = np.flatnonzero(env >= CORE_FRACTION * env[i_peak])
     energy = motion[first : last + 1] ** 2
-    early = energy[t[first : last + 1] <= onset_s + JERK_BURST_S].sum()
+    total = float(energy.sum())
+    early = float(energy[t[first : last + 1] <= onset_s + JERK_BURST_S].sum())
     return Shape(
         onset_s=onset_s,
         offset_s=float(t[last]),
@@ -235,7 +236,7 @@ def _shape(samples: Fine, noise: Fine | None, noise_g: float,
         tilt_deg=angle_deg(gravity_before_g, gravity_after_g),
         truncated=truncated,
         linearity=_linearity(samples.band_g[first : last + 1], noise),
-        early_share=float(early / energy.sum()) if energy.sum() > 0 else 1.0,
+        early_share=early / total if total > 0 else 1.0,
     )
 
 

@@ -9,7 +9,7 @@ tilts the mattress under the sensor by a degree or more. So:
   noise (ratio <= 1.35, autocorrelation < 0.3), otherwise (or while moving) no vote. A chip
   with flicker (1/f) noise or slow drift swings more than its noise predicts even with nobody
   there, but without a rhythm: a swing with hardly any (autocorrelation < 0.1) is absent too
-  up to 4x the noise until the empty bed has been heard, then up to 1.1x what it gave. While a
+  up to 4x the noise until the empty bed has been heard, then up to 1.1x its median. While a
   big movement waits for a decision, only the still signal after it votes.
 - At the start nobody knows: two breathing epochs in a row say "in bed" (since the start),
   two absent ones say "empty"; three minutes of a swing above the sensor's noise with no
@@ -133,7 +133,7 @@ class Presence:
         #: Epochs in a row, while nobody is known to be in bed, whose slow swing stood above
         #: the sensor's noise without being clear breathing.
         self._above_noise = 0
-        #: Swing ratios of the latest epochs that found the bed empty.
+        #: Swing ratios of the latest epochs that heard nobody in bed.
         self._empty_ratios: deque[float] = deque(maxlen=EMPTY_KEPT)
         #: Stays in bed beginning ("in") or ending ("out"): (change, time, bed entry onset or
         #: None), for the sleep tracker to read.
