@@ -2,7 +2,7 @@
 
 The rules, in order:
 
-- under 2 s, *linear* and spent early               → jerk
+- under 2 s, *linear* and spent early, or an *impulse* → jerk
 - the gravity direction moved by 0.05-0.3° with a peak under 40 mg, or by more with a peak
   under 15 mg                                        → not an event: the load shifted, but not
   as the sleeper's own turning over does, as when a partner turns on the other side of the bed
@@ -23,10 +23,13 @@ longer and moves the body several ways in turn, so the motion wanders in all thr
 movement, is taken out of the covariance first, so a faint jerk is not called wandering
 because of noise. But a mattress may pass a limb movement only vertically, on a line too;
 so a jerk must also be *spent early*: at least half its motion's energy in its first 0.3 s
-(the burst and the first cycles of the ring), where a brief limb movement keeps moving. Where
-the noise leaves too little to judge, the older shape rule decides: a
-sharp rise (peak within 0.3 s of onset) and a short core (envelope above 30 % of its peak for
-at most 0.6 s).
+(the burst and the first cycles of the ring), where a brief limb movement keeps moving. And a
+mattress may ring sideways at its own, slower pace, taking a jerk off its line (linearity
+0.7-0.95): an *impulse* is a jerk too, so long as it stays mostly on a line (0.8) and is
+over at once: 90 % of its energy in the first 0.3 s, a peak within 0.15 s and a core of at
+most 0.5 s, which a limb movement seldom is. Where the noise leaves too little to judge, the
+older shape rule decides: a sharp rise (peak within 0.3 s of onset) and a short core
+(envelope above 30 % of its peak for at most 0.6 s).
 
 A movement that only the slow 1-5 Hz band found (a leg moving under a noisy sensor, its
 broadband motion lost in the noise) is measured in that band, and is never a jerk, unless
@@ -59,6 +62,11 @@ JERK_MAX_RING_S = 1.0
 #: on one line too (all of it vertical through the mattress), that is what tells them apart.
 JERK_BURST_S = 0.3
 JERK_EARLY_SHARE = 0.5
+#: An impulse: off its line a little, but over at once.
+IMPULSE_MIN_LINEARITY = 0.8
+IMPULSE_SHARE = 0.9
+IMPULSE_MAX_CORE_S = 0.5
+IMPULSE_MAX_RISE_S = 0.15
 POSTURE_TILT_DEG = 0.3
 #: A shift of the load between these (and weaker than PARTNER_MAX_PEAK_G) is not the sleeper's.
 PARTNER_TILT_DEG = 0.05
@@ -252,6 +260,7 @@ def classify(shape: Shape) -> str | None:
         else:
             jerk = shape.linearity >= JERK_MIN_LINEARITY and shape.core_s <= JERK_MAX_RING_S \
                 and shape.early_share >= JERK_EARLY_SHARE
+            jerk = jerk or _impulse(shape)
         if jerk:
             return "jerk"
     tilt = shape.tilt_deg
@@ -263,6 +272,12 @@ def classify(shape: Shape) -> str | None:
     if tilt is not None and tilt >= POSTURE_TILT_DEG:
         return "posture_change"
     return "limb_movement"
+
+
+def _impulse(shape: Shape) -> bool:
+    """A kick that is over almost at once, though not on one line."""
+    return shape.linearity >= IMPULSE_MIN_LINEARITY and shape.early_share >= IMPULSE_SHARE \
+        and shape.core_s <= IMPULSE_MAX_CORE_S and shape.rise_s <= IMPULSE_MAX_RISE_S
 
 
 def _linearity(band_g: NDArray[np.float64], noise: Fine | None) -> float:

@@ -71,6 +71,17 @@ class Bed:
         self.acc[on] += np.outer(ring, _unit(np.array(direction)))
         return self
 
+    def sway_jerk(self, onset_s: float, peak_g: float, sway: float = 0.4) -> Bed:
+        """A jerk on a mattress whose sideways mode is softer: the kick rings at 6 Hz along
+        gravity and, ``sway`` as strong, at 3.6 Hz sideways, so its motion is not on a line."""
+        on = self.span(onset_s, onset_s + 1.0)
+        tt = self.t[on] - onset_s
+        vertical = np.exp(-tt / 0.12) * np.sin(2 * np.pi * 6.0 * tt)
+        sideways = np.exp(-tt / 0.2) * np.sin(2 * np.pi * 3.6 * tt)
+        side = _unit(np.cross(GRAVITY, [1.0, 0.0, 0.0]))
+        self.acc[on] += peak_g * (np.outer(vertical, GRAVITY) + sway * np.outer(sideways, side))
+        return self
+
     def limb(self, onset_s: float, duration_s: float, peak_g: float) -> Bed:
         """A leg moving: 1-5 Hz motion wandering over three axes under a smooth envelope."""
         on = self.span(onset_s, onset_s + duration_s)

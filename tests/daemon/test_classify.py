@@ -37,6 +37,16 @@ def test_a_jerk_rings_along_one_direction(noise_g: float) -> None:
     assert abs(events[0].onset_s - 60.0) <= 0.05
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_a_jerk_ringing_sideways_at_its_own_pace_is_still_a_jerk(seed: int) -> None:
+    # Not on one line (the mattress sways sideways slower than it bounces), but a kick that
+    # peaks at once and is spent within a few tenths of a second.
+    bed = Bed(120, noise_g=0.0005, seed=seed).breathe(15).sway_jerk(60, 0.04)
+    events, _, _ = bed.run()
+    assert [e.type for e in events] == ["jerk"]
+    assert abs(events[0].onset_s - 60.0) <= 0.05
+
+
 def test_turning_over_tilts_the_bed() -> None:
     bed = Bed(120, noise_g=0.0005, seed=5).breathe(15).tilt(60, 1.0, over_s=3, peak_g=0.08)
     events, _, _ = bed.run()
