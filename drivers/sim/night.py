@@ -18,8 +18,9 @@ sensor's axes by the mounting rotation:
   heartbeat and movements, attenuated), footsteps, door slams, traffic, a fan or washing
   machine (``disturbances``, ``room``), and runs of samples lost to FIFO overruns (rendered
   like any others; ``kept`` says which to leave out of a recording);
-- sensor noise (white, at the chip's noise density, z axis optionally noisier) and
-  quantisation to the chip's LSB.
+- sensor noise (white, at the chip's noise density, z axis optionally noisier; optionally
+  flicker noise below a few hertz, a closed-form sum of sines) and quantisation to the
+  chip's LSB.
 
 Parameter ranges and their sources are in ``params``; named presets in ``scenarios``.
 
@@ -35,6 +36,7 @@ it in big ones. Memory is constant over the night: the schedule and the heartbea
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -51,6 +53,38 @@ F64 = NDArray[np.float64]
 
 #: Samples per internal chunk (20 s at 200 Hz).
 CHUNK_N = 4096
+#: Flicker noise: this many sines per axis, log-spaced over this band.
+FLICKER_SINES = 24
+FLICKER_BAND_HZ = (0.02, 5.0)
+
+
+@dataclass(frozen=True)
+class _Flicker:
+    """1/f noise per axis: sines at log-spaced frequencies (0.02-5 Hz) of equal amplitude
+    (equal power per octave is a 1/f spectrum) with random phases, so any stretch of the
+    night renders on its own."""
+
+    freq_hz: F64  # (FLICKER_SINES, 3)
+    phase: F64
+    amp_g: F64  # (3,)
+
+    @staticmethod
+    def draw(rng: np.random.Generator, ratio: tuple[float, float],
+             sigma_g: F64) -> _Flicker | None:
+        share = float(rng.uniform(*ratio))
+        if share <= 0.0:
+            return None
+        edges = np.geomspace(FLICKER_BAND_HZ[0], FLICKER_BAND_HZ[1], FLICKER_SINES + 1)
+        freq = np.exp(rng.uniform(np.log(edges[:-1])[:, None], np.log(edges[1:])[:, None],
+                                  size=(FLICKER_SINES, 3)))
+        phase = rng.uniform(0.0, 2 * math.pi, size=(FLICKER_SINES, 3))
+        return _Flicker(freq, phase, share * sigma_g * math.sqrt(2.0 / FLICKER_SINES))
+
+    def at(self, t_s: F64) -> F64:
+        out = np.zeros((len(t_s), 3))
+        for j in range(FLICKER_SINES):
+            out += np.sin(2 * math.pi * self.freq_hz[j] * t_s[:, None] + self.phase[j])
+        return np.asarray(out * self.amp_g, dtype=np.float64)
 
 
 def _random_rotation(rng: np.random.Generator) -> F64:
@@ -113,6 +147,8 @@ class SimulatedNight:
         self.noise_sigma_g = np.array([sigma, sigma, sigma * p.noise_z_ratio])
         #: Expected noise rms per axis (the axes' mean square), quantisation included.
         self.noise_rms_g = math.sqrt(float(np.mean(self.noise_sigma_g**2)) + p.lsb_g**2 / 12.0)
+        self._flicker = _Flicker.draw(np.random.default_rng([seed, 41]), p.flicker_noise_ratio,
+                                      self.noise_sigma_g)
 
         sched = build_schedule(seed, p, start, self.duration_s, self.noise_rms_g,
                                self.true_rate_hz)
@@ -247,6 +283,8 @@ class SimulatedNight:
             acc[:, j] = r[j, 0] * local[:, 0] + r[j, 1] * local[:, 1] + r[j, 2] * local[:, 2]
         noise = np.random.default_rng([self.seed, 7, k]).standard_normal((CHUNK_N, 3))
         acc += self.noise_sigma_g * noise
+        if self._flicker is not None:
+            acc += self._flicker.at(t)
         lsb = self.params.lsb_g
         if lsb > 0:
             acc = np.round(acc / lsb) * lsb

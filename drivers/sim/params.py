@@ -78,6 +78,11 @@ class NightParams:
     noise_density_scale: Range = (1.0, 1.0)
     #: Noise of the sensor's z axis against x and y.
     noise_z_ratio: float = 1.0
+    #: Flicker (1/f) noise per axis, as a share of the white noise's rms: its power falls as
+    #: 1/f from 0.02 to 5 Hz. MEMS noise rises below a 1/f corner of a fraction of a hertz to
+    #: a few hertz; datasheets give the white density only, so the share is an estimate. Off
+    #: in the scenarios (0); ``bench/stress.py`` turns it on.
+    flicker_noise_ratio: Range = (0.0, 0.0)
 
     # --- the body and the mattress ---------------------------------------------------------
     #: False: nobody sleeps in the bed tonight (only the room and the sensor are heard).
@@ -174,6 +179,10 @@ class NightParams:
     jerk_peak_g: Range = (0.015, 0.4)  # log-uniform
     #: Spread of the lateral components of a jerk's direction against the vertical one.
     jerk_lateral: float = 0.35
+    #: The sideways part of a jerk rings at this share of the bounce's frequency (drawn per
+    #: night): a mattress's shear mode can be softer than its vertical one, which takes the
+    #: ring off its line. 1 (the scenarios): the same mode, so a jerk stays on one line.
+    jerk_sideways_freq_ratio: Range = (1.0, 1.0)
 
     # --- limb movements -------------------------------------------------------------------
     limb_rate_scale: float = 1.0
@@ -194,6 +203,10 @@ class NightParams:
     #: A muscle burst starts and stops within a few tenths of a second: the motion rises
     #: from zero to full over this (and falls back over it at the end).
     limb_ramp_s: Range = (0.1, 0.4)
+    #: Weight of a limb movement's sideways motion against its vertical (drawn per night).
+    #: 1 (the scenarios): it wanders every way; small: the mattress passes mostly the
+    #: vertical, so a limb movement stays on one line as a jerk does.
+    limb_sideways_weight: Range = (1.0, 1.0)
 
     # --- lying awake before sleep ----------------------------------------------------------
     #: Lying awake in bed, people shift, scratch and settle: small movements every few

@@ -57,6 +57,10 @@ class _Builder:
         self.occ = Occupancy(p.min_gap_s)
         self.frac = duration_s / REFERENCE_NIGHT_S
         self.body = Body.draw(seed, p)
+        # Drawn from their own stream, so the nights of the scenarios stay as they were.
+        mattress = np.random.default_rng([seed, 40])
+        self.sideways_freq_ratio = uniform(mattress, p.jerk_sideways_freq_ratio)
+        self.limb_sideways_weight = uniform(mattress, p.limb_sideways_weight)
 
         if not p.occupied:
             if start != "evening":
@@ -149,7 +153,8 @@ class _Builder:
         at = self._place(rng, lo, hi, pulse + ring)
         if at is None:
             return
-        motion = JerkMotion.create(at, pulse, freq, damping, direction, peak_g)
+        motion = JerkMotion.create(at, pulse, freq, damping, direction, peak_g,
+                                   freq * self.sideways_freq_ratio)
         self._add(TruthEvent("jerk", at, at + pulse + ring, peak_g), motion)
 
     def _limb(self, rng: np.random.Generator, at: float, duration_s: float,
@@ -158,6 +163,7 @@ class _Builder:
         at, duration_s = float(at), float(duration_s)
         peak = log_uniform(rng, p.limb_peak_g) * self.body.coupling
         weight = rng.uniform(0.3, 1.0, size=3)
+        weight[:2] *= self.limb_sideways_weight
         motion = BandMotion.draw(rng, at, duration_s, p.limb_band_hz, peak,
                                  ramp_s=uniform(rng, p.limb_ramp_s), axis_weight=weight,
                                  response=self.body.response)
@@ -261,7 +267,8 @@ class _Builder:
                     at = self.sleep_onset_s + before * float(rng.random()) ** 2
                 if lo <= at and at + length <= hi and self.occ.free(at, at + length):
                     self.occ.take(at, at + length)
-                    motion = JerkMotion.create(at, pulse, freq, damping, direction, peak)
+                    motion = JerkMotion.create(at, pulse, freq, damping, direction, peak,
+                                               freq * self.sideways_freq_ratio)
                     self._add(TruthEvent("jerk", at, at + length, peak, True), motion)
                     break
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -162,6 +162,10 @@ class JerkMotion:
     (they cancel after T), so the response is g(t) + g(t - T) with g the closed-form
     response to a causal sine (steady-state part plus a decaying transient that starts the
     motion from rest).
+
+    With ``sideways_freq_hz`` the sideways part of the direction rings at that frequency
+    instead (a mattress whose shear mode is softer than its bounce), so the motion leaves its
+    line; the scale is set by the vertical ring.
     """
 
     onset_s: float
@@ -171,6 +175,7 @@ class JerkMotion:
     direction: F64
     scale: float
     support_hi_s: float
+    sideways_freq_hz: float | None = None
 
     @property
     def support_lo_s(self) -> float:
@@ -178,15 +183,16 @@ class JerkMotion:
 
     @staticmethod
     def create(onset_s: float, pulse_s: float, freq_hz: float, damping: float,
-               direction: F64, peak_g: float) -> JerkMotion:
-        sigma = damping * TWO_PI * freq_hz
+               direction: F64, peak_g: float,
+               sideways_freq_hz: float | None = None) -> JerkMotion:
+        sigma = damping * TWO_PI * min(freq_hz, sideways_freq_hz or freq_hz)
         # Beyond this the ringing is below 1e-4 of its start: far below the noise.
         support_hi = onset_s + pulse_s + math.log(1e4) / sigma
         unit = JerkMotion(onset_s, pulse_s, freq_hz, damping, direction, 1.0, support_hi)
         grid = np.arange(onset_s, support_hi, 1.0 / 4000.0)
         peak = float(np.abs(unit._scalar(grid)).max())
         return JerkMotion(onset_s, pulse_s, freq_hz, damping, direction, peak_g / peak,
-                          support_hi)
+                          support_hi, sideways_freq_hz)
 
     def ring_s(self, fraction: float) -> float:
         """Time after the pulse for the ringing envelope to fall to ``fraction``."""
@@ -211,7 +217,13 @@ class JerkMotion:
         return self._causal_sine_acc(tau) + self._causal_sine_acc(tau - self.pulse_s)
 
     def accel(self, t_s: F64) -> F64:
-        return (self.scale * self._scalar(t_s))[:, None] * self.direction
+        if self.sideways_freq_hz is None or self.sideways_freq_hz == self.freq_hz:
+            return (self.scale * self._scalar(t_s))[:, None] * self.direction
+        sideways = replace(self, freq_hz=self.sideways_freq_hz)
+        up = np.array([0.0, 0.0, self.direction[2]])
+        return np.asarray(self.scale * (self._scalar(t_s)[:, None] * up
+                                        + sideways._scalar(t_s)[:, None] * (self.direction - up)),
+                          dtype=np.float64)
 
 
 @dataclass(frozen=True)

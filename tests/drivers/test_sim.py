@@ -365,3 +365,66 @@ def test_truth_labels_use_the_detectors_event_types() -> None:
     from hypnic.drivers.sim.truth import TRUTH_TYPES
 
     assert TRUTH_TYPES == EVENT_TYPES
+
+
+# --- physics beyond the scenarios (bench/stress.py) --------------------------------------
+
+
+def test_flicker_noise_raises_the_noise_below_a_few_hertz_only() -> None:
+    white = NightParams(lsb_g=0.0)
+    flicker = NightParams(lsb_g=0.0, flicker_noise_ratio=(0.5, 0.5))
+    spans = [render_span(short_night(7, params=p), 0.0, 55.0)[1] for p in (white, flicker)]
+    rate = short_night(7).true_rate_hz
+    low = [band(acc, rate, 0.05, 1.0).std(axis=0) for acc in spans]
+    high = [band(acc, rate, 10.0, 40.0).std(axis=0) for acc in spans]
+    assert np.all(low[1] > 2.0 * low[0])
+    assert high[1] == pytest.approx(high[0], rel=0.1)
+
+
+def test_flicker_noise_renders_the_same_however_the_night_is_cut() -> None:
+    params = NightParams(flicker_noise_ratio=(0.3, 0.3))
+    whole = short_night(5, params=params).render(0, 20_000)[1]
+    fresh = short_night(5, params=params)
+    pieces = [fresh.render(i, min(3_333, 20_000 - i))[1] for i in range(0, 20_000, 3_333)]
+    assert np.array_equal(np.concatenate(pieces), whole)
+
+
+def _linearity(x: F64) -> float:
+    values = np.linalg.eigvalsh(x.T @ x)
+    return float(values[-1] / values.sum())
+
+
+def _rendered(night: SimulatedNight, kind: str) -> list[F64]:
+    out = []
+    for event in night.truth:
+        if event.type == kind and event.offset_s - event.onset_s < 3.0:
+            _, acc = render_span(night, event.onset_s, event.offset_s + 0.3)
+            out.append(band(acc, night.true_rate_hz, 0.8, 40.0))
+    return out
+
+
+def test_a_soft_sideways_mode_takes_a_jerk_off_its_line() -> None:
+    onset = NightParams(noise_density_ug_rthz=0.0, lsb_g=0.0, limb_rate_scale=0.0,
+                        posture_rate_scale=0.0, wake_fidget_rate_scale=0.0)
+    sway = NightParams(**{**onset.__dict__, "jerk_sideways_freq_ratio": (0.6, 0.6)})
+    kwargs: dict[str, object] = {"start": "onset", "rate_hz": 200.0}
+    on_line = [_linearity(x) for x in _rendered(short_night(3, params=onset, **kwargs), "jerk")]
+    swaying = [_linearity(x) for x in _rendered(short_night(3, params=sway, **kwargs), "jerk")]
+    assert on_line and len(swaying) == len(on_line)
+    assert min(on_line) > 0.99
+    assert float(np.median(swaying)) < 0.97
+
+
+def test_a_small_sideways_weight_keeps_limb_movements_on_a_line() -> None:
+    limbs = NightParams(noise_density_ug_rthz=0.0, lsb_g=0.0, jerk_rate_scale=0.0,
+                        posture_rate_scale=0.0, plm_series_per_8h=(3, 3))
+    vertical = NightParams(**{**limbs.__dict__, "limb_sideways_weight": (0.1, 0.1)})
+    wander, line = [], []
+    for seed in (4, 5, 6):
+        wander += [_linearity(x) for x in _rendered(short_night(seed, params=limbs),
+                                                    "limb_movement")]
+        line += [_linearity(x) for x in _rendered(short_night(seed, params=vertical),
+                                                  "limb_movement")]
+    assert len(wander) == len(line) >= 6
+    assert min(line) > max(wander)
+    assert float(np.median(line)) > 0.9 > 0.75 > float(np.median(wander))
