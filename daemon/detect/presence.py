@@ -8,9 +8,10 @@ tilts the mattress under the sensor by a degree or more. So:
   and periodic (swing ratio >= 1.6 and autocorrelation >= 0.35), *absent* when it is at the
   noise (ratio <= 1.35, autocorrelation < 0.3), otherwise (or while moving) no vote. A chip
   with flicker (1/f) noise or slow drift swings more than its noise predicts even with nobody
-  there, but without a rhythm: a swing with hardly any (autocorrelation < 0.1) is absent too
-  up to 4x the noise until the empty bed has been heard, then up to 1.1x its median. While a
-  big movement waits for a decision, only the still signal after it votes.
+  there, but without a rhythm: a swing with hardly any (autocorrelation < 0.1) is absent too,
+  up to 8x the noise, until the empty bed has been heard; then one with little (< 0.2), up to
+  1.1x the empty bed's upper quartile. While a big movement waits for a decision, only the
+  still signal after it votes.
 - At the start nobody knows: two breathing epochs in a row say "in bed" (since the start),
   two absent ones say "empty"; three minutes of a swing above the sensor's noise with no
   absent epoch also say "in bed" (a faint breather on a noisy sensor).
@@ -67,12 +68,16 @@ ABSENT_CONFIDENCE = 0.3
 SWING_RATIO = 1.35
 #: A chip whose noise rises at low frequencies (1/f noise, slow temperature drift) swings
 #: more than its block-to-block noise predicts even in an empty bed, but without a rhythm. So
-#: a swing with hardly any rhythm (confidence under QUIET_CONFIDENCE) is absence up to
-#: NOISY_ABSENT_RATIO while the empty bed has not been heard yet, and after that up to
-#: EMPTY_MARGIN times the median of the last EMPTY_KEPT ratios the empty bed gave.
-QUIET_CONFIDENCE = 0.1
-NOISY_ABSENT_RATIO = 4.0
+#: a swing with hardly any rhythm (confidence under UNHEARD_QUIET_CONFIDENCE) is absence up
+#: to NOISY_ABSENT_RATIO while the empty bed has not been heard yet (stricter: a sleeper may
+#: be there from the start), and after that one under QUIET_CONFIDENCE up to EMPTY_MARGIN
+#: times the EMPTY_PERCENTILE of the last EMPTY_KEPT ratios the empty bed gave (flicker noise
+#: swings unevenly: an empty bed's ratios spread from 1.5 to 7).
+QUIET_CONFIDENCE = 0.2
+UNHEARD_QUIET_CONFIDENCE = 0.1
+NOISY_ABSENT_RATIO = 8.0
 EMPTY_MARGIN = 1.1
+EMPTY_PERCENTILE = 75.0
 EMPTY_KEPT = 15
 ENTRY_TILT_DEG = 0.5
 EXIT_MATCH_DEG = 0.15
@@ -272,9 +277,10 @@ class Presence:
     def _vote(self, breath: Breath) -> int:
         """1: breathing, -1: nobody there, 0: cannot tell."""
         if len(self._empty_ratios) < 2:
-            return _vote(breath, NOISY_ABSENT_RATIO)
-        return _vote(breath, max(ABSENT_RATIO,
-                                 EMPTY_MARGIN * float(np.median(self._empty_ratios))))
+            return _vote(breath, NOISY_ABSENT_RATIO, UNHEARD_QUIET_CONFIDENCE)
+        learnt = EMPTY_MARGIN * float(np.percentile(self._empty_ratios, EMPTY_PERCENTILE))
+        return _vote(breath, max(ABSENT_RATIO, min(NOISY_ABSENT_RATIO, learnt)),
+                     QUIET_CONFIDENCE)
 
     def _breathing_entry(self, t_s: float) -> list[Event]:
         """Breathing in the bed thought empty: someone got in without telling movement."""
@@ -379,7 +385,7 @@ class Presence:
         return replace(event, type="bed_exit")
 
 
-def _vote(breath: Breath, quiet_ceiling: float) -> int:
+def _vote(breath: Breath, quiet_ceiling: float, quiet_confidence: float) -> int:
     ratio, confidence = breath.swing_ratio, breath.confidence
     if math.isnan(ratio):
         return 0
@@ -387,6 +393,6 @@ def _vote(breath: Breath, quiet_ceiling: float) -> int:
         return 1
     if ratio <= ABSENT_RATIO and confidence < ABSENT_CONFIDENCE:
         return -1
-    if ratio <= quiet_ceiling and confidence < QUIET_CONFIDENCE:
+    if ratio <= quiet_ceiling and confidence < quiet_confidence:
         return -1
     return 0

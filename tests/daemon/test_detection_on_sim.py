@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ from hypnic.daemon.detect import Detector
 from hypnic.daemon.events import Event
 from hypnic.drivers.base import Block
 from hypnic.drivers.sim import NightParams, SimulatedNight, TruthEvent
+from hypnic.drivers.sim.scenarios import CHIP_SENSORS, scenario_params
 
 
 def detect(night: SimulatedNight, block_s: float = 60.0, until_s: float | None = None) -> list[Event]:
@@ -133,6 +136,20 @@ def test_bed_entry_and_exit_are_found_on_a_chip_with_flicker_noise() -> None:
     events = [e for first in range(0, len(t), n) for e in detector.feed(
         Block(t[first : first + n], acc[first : first + n], night.true_rate_hz))]
     events += detector.finish()
+    entries = [e for e in events if e.type == "bed_entry"]
+    exits = [e for e in events if e.type == "bed_exit"]
+    assert len(entries) == 1 and abs(entries[0].onset_s - night.bed_entry_s) <= 5.0
+    assert len(exits) == 1 and abs(exits[0].onset_s - night.bed_exit_s) <= 5.0
+
+
+def test_an_empty_bed_is_heard_on_a_chip_with_strong_flicker_noise() -> None:
+    # The simulator's own flicker noise at 15-35 % of the white noise's rms: the empty bed's
+    # swing ratios spread from about 1.5 to 7, each with no rhythm.
+    params = replace(scenario_params("typical", "lsm6ds3trc"),
+                     flicker_noise_ratio=(0.15, 0.35))
+    night = SimulatedNight(911, CHIP_SENSORS["lsm6ds3trc"].rate_hz(400.0), 5400.0, "evening",
+                           params)
+    events = detect(night)
     entries = [e for e in events if e.type == "bed_entry"]
     exits = [e for e in events if e.type == "bed_exit"]
     assert len(entries) == 1 and abs(entries[0].onset_s - night.bed_entry_s) <= 5.0
