@@ -7,7 +7,8 @@ The rules, in order:
   under 15 mg                                        → not an event: the load shifted, but not
   as the sleeper's own turning over does, as when a partner turns on the other side of the bed
   (the sleeper's own limb movements leave the tilt alone, under 0.04°; turning over moves it
-  by 0.3° and more, and strongly)
+  by 0.3° and more, and strongly). Where slow deep breathing or flicker noise makes even a
+  still bed seem to tilt by more than 0.05°, the tilt must exceed that (``tilt_noise``)
 - longer than 10 s, or still going at 60 s          → posture_change (AASM limb movements
   last at most 10 s)
 - the gravity direction moved by 0.3° or more       → posture_change (the body's weight moved)
@@ -248,8 +249,9 @@ def _shape(samples: Fine, noise: Fine | None, noise_g: float,
     )
 
 
-def classify(shape: Shape) -> str | None:
-    """The event type, or None for a movement that is not the sleeper's."""
+def classify(shape: Shape, partner_tilt_deg: float = PARTNER_TILT_DEG) -> str | None:
+    """The event type, or None for a movement that is not the sleeper's. A tilt under
+    ``partner_tilt_deg`` is taken for no tilt at all (see ``tilt_noise``)."""
     if shape.duration_s < JERK_MIN_RING_S:
         # Through a mattress even the briefest kick rings for a cycle or more (resonances
         # of 4-12 Hz): a lone spike is the sensor or the room, not the sleeper.
@@ -264,7 +266,7 @@ def classify(shape: Shape) -> str | None:
         if jerk:
             return "jerk"
     tilt = shape.tilt_deg
-    if tilt is not None and tilt >= PARTNER_TILT_DEG and shape.peak_g < PARTNER_MAX_PEAK_G \
+    if tilt is not None and tilt >= partner_tilt_deg and shape.peak_g < PARTNER_MAX_PEAK_G \
             and (tilt < POSTURE_TILT_DEG or shape.peak_g < TURN_MIN_PEAK_G):
         return None
     if shape.truncated or shape.duration_s > LIMB_MOVEMENT_MAX_S:

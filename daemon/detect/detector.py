@@ -46,6 +46,7 @@ from hypnic.daemon.detect.night import Night
 from hypnic.daemon.detect.segment import GRAVITY_AFTER_S, GRAVITY_BEFORE_S, Movement, Segmenter
 from hypnic.daemon.detect.series import RULES
 from hypnic.daemon.detect.series_gaps import MAX_GAP_S, SeriesGaps, faint_spans
+from hypnic.daemon.detect.tilt_noise import TiltNoise
 from hypnic.daemon.detect.vitals import (
     EPOCH_S,
     HEART_WINDOW_S,
@@ -79,6 +80,8 @@ FINE_MARGIN_S = 0.7
 ONSET_SEARCH_S = 0.1
 #: The sensor noise a movement is measured against: the second before it.
 NOISE_WINDOW_S = 1.0
+#: The still tilt (``tilt_noise``) is measured in the longest still run of the last this long.
+TILT_NOISE_S = 30.0
 #: Still signal needed after a movement for presence to judge it.
 PRESENCE_MIN_S = 15.0
 #: A heart-rate estimate this confident shows the sensor can hear the heart; after this many
@@ -153,6 +156,7 @@ class Detector:
         self._segment_end_s = np.inf
         self._previous_end_s = -np.inf
         self._gaps = SeriesGaps()
+        self._tilt_noise = TiltNoise()
 
     @property
     def vitals(self) -> VitalsTracker:
@@ -189,6 +193,7 @@ class Detector:
         """Forget the learnt noise floor and learn it afresh (after the sensor was moved or
         the mattress changed). Nothing is detected until the new floor has warmed up."""
         self._floors.forget()
+        self._tilt_noise = TiltNoise()
 
     def new_night(self) -> None:
         """Start the night's figures and counts afresh (for a daemon that runs for days; call
@@ -327,6 +332,11 @@ class Detector:
             heard = heart.confidence >= HEART_HEARD
             self._heart_unheard = 0 if heard else self._heart_unheard + 1
         presence_breath = self._presence_breath(until_s=t_s) or breath
+        # How far the gravity of a still bed seems to tilt, from still time in the last half
+        # minute (once a minute is plenty: it changes over minutes).
+        if self._epochs % 3 == 1:
+            t, x = self._blocks.between(t_s - TILT_NOISE_S, t_s - 1e-9)
+            self._tilt_noise.observe(t, x[:, :3], x[:, 6])
         # The gravity of the still bed matters only while it may be empty.
         gravity = self._still_gravity(t_s) if presence.in_bed is not True else None
         return self.night.epoch(t_s, breath, heart, presence_breath, gravity)
@@ -406,7 +416,7 @@ class Detector:
     def _event(self, shape: Shape, before_g: F64 | None, after_g: F64 | None) -> list[Event]:
         """Classify a measured movement and hand it to the night (which may hold it), after
         any faint movement of a series found before it on a second look."""
-        kind = classify(shape)
+        kind = classify(shape, self._tilt_noise.partner_tilt_deg)
         if kind is None:
             return []
         if kind == "jerk" and self.night.presence.in_bed is True and self._gaps.on_beat(
@@ -455,7 +465,8 @@ class Detector:
             before_g = self._gravity(on_s + GRAVITY_BEFORE_S[0], on_s + GRAVITY_BEFORE_S[1])
             after_g = self._gravity(off_s + GRAVITY_AFTER_S[0], off_s + GRAVITY_AFTER_S[1])
             shape = measure_faint(fine.part(span), fine.part(still & ~span), before_g, after_g)
-            if shape is not None and classify(shape) == "limb_movement":
+            if shape is not None and classify(shape, self._tilt_noise.partner_tilt_deg) \
+                    == "limb_movement":
                 found.append((_event_of("limb_movement", shape), before_g, after_g))
         return found
 

@@ -83,3 +83,29 @@ def test_a_linear_movement_ringing_over_a_second_is_not_a_jerk() -> None:
     bed.acc[on] += np.outer(sway, [0.2, 0.3, 0.93])
     events, _, _ = bed.run()
     assert events and "jerk" not in [e.type for e in events]
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_slow_deep_breathing_does_not_pass_leg_movements_off_as_a_partner(seed: int) -> None:
+    # Seven breaths a minute rocking the bed by 0.23°: the few seconds of gravity either side
+    # of a leg movement fall at different points of a breath, and differ by up to 0.09° with
+    # no load moved. Taken for a partner's shift, most of these used to be dropped (5 of 14).
+    bed = Bed(660, noise_g=0.001, seed=seed).breathe(7, tilt_g=0.004)
+    onsets = [240.0 + 25.0 * i for i in range(14)]
+    for onset_s in onsets:
+        bed.fidget(onset_s, 2.0, 0.01)
+    bed.tilt(610, 0.4, over_s=3, peak_g=0.01)  # a partner turning over: weak, still no event
+    events, _, _ = bed.run()
+    assert [e.type for e in events] == ["limb_movement"] * 14
+    assert all(abs(e.onset_s - on) <= 0.5 for e, on in zip(events, onsets, strict=True))
+
+
+def test_the_tilt_a_still_bed_shows_is_learnt() -> None:
+    # White noise and ordinary breathing: the partner rule's own 0.05° stands. Slow deep
+    # breathing: the still bed seems to tilt by a tenth of a degree and more, and a shift of
+    # the load must tilt further than that.
+    for bed, low, high in ((Bed(300, noise_g=0.003, seed=1).breathe(15), 0.05, 0.05),
+                           (Bed(300, noise_g=0.001, seed=1).breathe(7, tilt_g=0.004), 0.1, 0.3)):
+        events, detector, _ = bed.run()
+        assert events == []
+        assert low <= detector._tilt_noise.partner_tilt_deg <= high
