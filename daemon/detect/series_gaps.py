@@ -43,6 +43,10 @@ WINDOW_SHARE = 0.3
 #: gap's median; the movement takes in what stays above EDGE_SHARE of the way from the
 #: median to that threshold on either side of it.
 FAINT_RATIO = 1.65
+#: ... or above its upper quartile over FAINT_SPREAD, if higher: on noise alone the two are
+#: within a few percent, but deep breathing swells the slow band for half of every breath,
+#: and its swells are not movements.
+FAINT_SPREAD = 1.1
 LOUDEST_S = 0.5
 EDGE_SHARE = 0.5
 #: A jerk-like movement this close to the next beat (as a share of the interval) is taken
@@ -128,11 +132,12 @@ def faint_spans(t_s: F64, slow_motion_g: F64, still: NDArray[np.bool_],
                 windows: list[tuple[float, float]], rate_hz: float) -> list[tuple[int, int]]:
     """Where, in a gap's samples, a faint movement stands out in each window: index ranges
     (first, last) of the slow band's motion (``slow_motion_g``, one per sample) around its
-    loudest half second, if that stands FAINT_RATIO above the median of the ``still``
-    samples. A window may give none."""
+    loudest half second, if that stands FAINT_RATIO above the ``still`` samples' level (their
+    median, or their upper quartile over FAINT_SPREAD). A window may give none."""
     loud = np.sqrt(running_mean(slow_motion_g * slow_motion_g, round(LOUDEST_S * rate_hz)))
-    median_g = float(np.median(loud[still]))
-    edge_g = median_g * (1.0 + EDGE_SHARE * (FAINT_RATIO - 1.0))
+    median_g, upper_g = np.percentile(loud[still], [50.0, 75.0])
+    level_g = float(max(median_g, upper_g / FAINT_SPREAD))
+    edge_g = level_g * (1.0 + EDGE_SHARE * (FAINT_RATIO - 1.0))
     # A faint movement's strength dips now and then: dips shorter than the segmenter's hold
     # do not end it; the movements around it do.
     low = np.flatnonzero(~_bridged((loud >= edge_g) & still, round(HOLD_S * rate_hz)))
@@ -142,7 +147,7 @@ def faint_spans(t_s: F64, slow_motion_g: F64, still: NDArray[np.bool_],
         if not len(inside):
             continue
         peak = int(inside[np.argmax(loud[inside])])
-        if loud[peak] < FAINT_RATIO * median_g:
+        if loud[peak] < FAINT_RATIO * level_g:
             continue
         before, after = low[low < peak], low[low > peak]
         first = int(before[-1]) + 1 if len(before) else 0

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from bedsignal import Bed
 
-from hypnic.daemon.detect.series_gaps import MAX_GAP_S, SeriesGaps
+from hypnic.daemon.detect.series_gaps import MAX_GAP_S, SeriesGaps, faint_spans
 
 
 def gaps_after(*onsets_s: float) -> SeriesGaps:
@@ -143,3 +144,28 @@ def test_a_second_look_finds_the_same_whatever_the_block_size() -> None:
                for n in (50, 777, 20000)]
     assert len(faint_found(bed.run()[0])) == 2
     assert results[0] == results[1] == results[2]
+
+
+def _slow_band(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """40 s at 200 Hz of a still bed's slow-band motion: noise of 1 mg, and a deep breath
+    every 4 s whose intake swells the band for 2 s, to twice the noise at its height."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(8000) / 200.0
+    swell = 1.0 + np.sin(np.pi * np.clip((t % 4.0) / 2.0, 0.0, 1.0)) ** 2
+    return t, swell * np.abs(rng.normal(0.0, 0.001, len(t)))
+
+
+def test_a_deep_breath_is_not_a_faint_movement() -> None:
+    # The swells of deep breathing fill half of a still stretch: they are its rhythm, not a
+    # movement the series skipped (against the stretch's median, every one of these stood
+    # out). A leg moving at 4 times the noise in the same breathing is still found.
+    breaths_taken = 0
+    for seed in range(1, 9):
+        t, motion = _slow_band(seed)
+        still = np.ones(len(t), bool)
+        breaths_taken += len(faint_spans(t, motion, still, [(15.0, 25.0)], 200.0))
+        leg = (t >= 20.0) & (t < 22.5)
+        motion[leg] = 4.0 * np.abs(np.random.default_rng(seed).normal(0.0, 0.001, leg.sum()))
+        ((first, last),) = faint_spans(t, motion, still, [(15.0, 25.0)], 200.0)
+        assert t[first] <= 20.3 and t[last] >= 22.2
+    assert breaths_taken <= 1
