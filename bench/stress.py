@@ -13,7 +13,11 @@ that a real bed or another simulator may well have and ours does not by default:
 - ``sideways-jerks``: the mattress's sideways mode rings at 0.5-0.7x its bounce, so a jerk's
   ring leaves its line;
 - ``vertical-limbs``: the mattress passes a leg's movement almost only vertically (sideways
-  weight 0.05-0.2), so a limb movement stays on one line as a jerk does.
+  weight 0.05-0.2), so a limb movement stays on one line as a jerk does;
+- ``slow-breathing``: 6-10 breaths a minute in sleep (the scenarios draw 10-22), slower than
+  the few seconds of gravity either side of a movement can average out;
+- ``deep-breathing``: breathing that heaves the sensor by 1.5-4 mg and tilts it by 0.1-0.25°
+  (the scenarios: at most 1.5 mg and 0.1°), as under a thin mattress or a heavy chest.
 
 Every stressed night is scored next to the same night (same seed) without the stress, so
 the table shows what the stress alone costs. Seeds start at 3000: held out like those of
@@ -45,6 +49,9 @@ STRESSES: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "flicker": (("typical", "plm", "empty"), {"flicker_noise_ratio": (0.15, 0.35)}),
     "sideways-jerks": (("onset-jerks", "typical"), {"jerk_sideways_freq_ratio": (0.5, 0.7)}),
     "vertical-limbs": (("plm", "restless"), {"limb_sideways_weight": (0.05, 0.2)}),
+    "slow-breathing": (("plm", "typical", "quiet"), {"breath_rate_bpm": (6.0, 10.0)}),
+    "deep-breathing": (("plm", "typical", "quiet"),
+                       {"breath_vertical_g": (0.0015, 0.004), "breath_tilt_deg": (0.1, 0.25)}),
 }
 
 
