@@ -41,7 +41,7 @@ class TiltNoise:
     def observe(self, t_s: F64, mean_g: F64, moving: F64) -> None:
         """Blocks (times, mean acceleration, moving flags) of a stretch: measure the still
         tilt in its longest run of still blocks, between its first window and windows after
-        it. (Deep slow breathing may itself mark a block moving now and then.)"""
+        it."""
         bounds = np.concatenate([[-1], np.flatnonzero(moving), [len(t_s)]])
         longest = int(np.argmax(np.diff(bounds)))
         lo, hi = int(bounds[longest]) + 1, int(bounds[longest + 1])
@@ -56,7 +56,10 @@ class TiltNoise:
         first = np.searchsorted(t, starts_s)
         last = np.searchsorted(t, starts_s + WINDOW_S)
         means = (sums[last] - sums[first]) / np.maximum(1, last - first)[:, None]
-        unit = means / np.linalg.norm(means, axis=1, keepdims=True)
+        norms = np.linalg.norm(means, axis=1, keepdims=True)
+        if not (norms > 0).all():  # a sensor reading nothing at all has no direction
+            return
+        unit = means / norms
         cos = np.clip(unit[1:] @ unit[0], -1.0, 1.0)
         self._tilts_deg.extend(np.degrees(np.arccos(cos)).tolist())
 
