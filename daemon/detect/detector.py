@@ -37,7 +37,14 @@ from typing import Any
 import numpy as np
 
 from hypnic.daemon.detect.baseline import Baseline
-from hypnic.daemon.detect.classify import Shape, classify, measure, measure_faint
+from hypnic.daemon.detect.classify import (
+    STANDOUT_AROUND_S,
+    Shape,
+    classify,
+    measure,
+    measure_faint,
+    stands_out,
+)
 from hypnic.daemon.detect.filters import F64, Blocks, FrontEnd, fine_filter
 from hypnic.daemon.detect.floor import NoiseFloors
 from hypnic.daemon.detect.frames import Pass, PassAssembler
@@ -78,6 +85,9 @@ GAP_SETTLE_S = 0.6
 FINE_MARGIN_S = 0.7
 #: How far before the block onset the full-rate search for the onset may go.
 ONSET_SEARCH_S = 0.1
+#: What is around a movement starts this far from its edges (where its ring is under a tenth
+#: of its peak).
+EDGE_CLEAR_S = 0.1
 #: The sensor noise a movement is measured against: the second before it.
 NOISE_WINDOW_S = 1.0
 #: The still tilt (``tilt_noise``) is measured in the longest still run of the last this long.
@@ -425,6 +435,8 @@ class Detector:
             # running periodic series it is far more likely the series' next one (on the
             # tuning nights such jerks were limb movements three times in four).
             kind = "limb_movement"
+        if kind == "jerk" and not self._stands_out(shape):
+            return []
         event = _event_of(kind, shape)
         breath_before = None
         if kind == "posture_change" and self.night.presence.in_bed is None:
@@ -440,6 +452,22 @@ class Detector:
             if e.type == "limb_movement":
                 self._gaps.limb(e.onset_s)
         return out
+
+    def _stands_out(self, shape: Shape) -> bool:
+        """Does a movement rise above the still signal of the seconds around it (see
+        ``classify.stands_out``)? Those after it are there: a movement is decided only once the
+        gravity after it has been seen."""
+        assert self._raw is not None and self.rate_hz is not None
+        lo_s = max(shape.onset_s - STANDOUT_AROUND_S, self._segment_start_s)
+        hi_s = min(shape.offset_s + STANDOUT_AROUND_S, self._segment_end_s)
+        t, acc = self._raw.between(max(lo_s - FINE_MARGIN_S, self._segment_start_s),
+                                   min(hi_s + FINE_MARGIN_S, self._segment_end_s))
+        if len(t) < 2:
+            return True
+        fine = fine_filter(t, acc, self.rate_hz)
+        around = (fine.t_s >= lo_s) & (fine.t_s <= hi_s) & (
+            (fine.t_s < shape.onset_s - EDGE_CLEAR_S) | (fine.t_s > shape.offset_s + EDGE_CLEAR_S))
+        return stands_out(shape, fine.part(around), lo_s)
 
     def _second_look(self, onset_s: float) -> list[tuple[Event, F64 | None, F64 | None]]:
         """Faint limb movements where the series was due before a limb movement starting at

@@ -109,3 +109,18 @@ def test_the_tilt_a_still_bed_shows_is_learnt() -> None:
         events, detector, _ = bed.run()
         assert events == []
         assert low <= detector._tilt_noise.partner_tilt_deg <= high
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_heartbeats_after_lying_down_on_a_quiet_sensor_are_not_jerks(seed: int) -> None:
+    """Someone lies down on an empty bed under a quiet sensor: each heartbeat is fifteen times
+    the empty bed's noise, and the floor takes up to a minute to follow. The beats are brief
+    and on a line, like jerks, but none stands above the others; real jerks do."""
+    bed = Bed(420.0, noise_g=0.0002, seed=seed)
+    bed.tilt(240.0, 2.0, over_s=6.0, peak_g=0.05)
+    bed.breathe(14.0, tilt_g=0.002, start_s=246.0)
+    bed.heartbeat(62.0, peak_g=0.003, start_s=246.0)
+    bed.jerk(262.0, 0.009).jerk(290.0, 0.012)
+    events, _, _ = bed.run()
+    assert [e.type for e in events] == ["bed_entry", "jerk", "jerk"]
+    assert [round(e.onset_s) for e in events[1:]] == [262, 290]
