@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from bedsignal import Bed
+from bedsignal import GRAVITY, Bed
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -124,3 +124,23 @@ def test_heartbeats_after_lying_down_on_a_quiet_sensor_are_not_jerks(seed: int) 
     events, _, _ = bed.run()
     assert [e.type for e in events] == ["bed_entry", "jerk", "jerk"]
     assert [round(e.onset_s) for e in events[1:]] == [262, 290]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_quick_deep_breaths_with_a_pause_are_not_jerks(seed: int) -> None:
+    """A quick, deep breath (in and out within 1.6 s, heaving the sensor by 3 mg) and a
+    pause, every 4 s, under a quiet sensor: the noise floor learns the pauses, so every
+    breath crosses the threshold twice, brief and on a line, like a jerk. None stands above
+    the breaths around it; real jerks in the pauses do. (Before this was looked at, each of
+    the 190 crossings was a jerk; a few of the tallest may still pass.)"""
+    bed = Bed(400.0, noise_g=0.0004, seed=seed, rate_hz=500.0)
+    phase_s = bed.t % 4.0
+    heave_g = np.where(phase_s < 1.6, 0.003 * np.sin(2 * np.pi * phase_s / 1.6), 0.0)
+    bed.acc += np.outer(heave_g, GRAVITY)
+    bed.heartbeat(60.0, peak_g=0.0006)
+    bed.jerk(202.6, 0.006).jerk(302.6, 0.008)
+    events, _, _ = bed.run()
+    # The last breaths have too few seconds after them to be judged against.
+    jerks = [round(e.onset_s, 1) for e in events if e.type == "jerk" and e.onset_s < 390.0]
+    assert 202.6 in jerks and 302.6 in jerks
+    assert len(jerks) - 2 <= 3
