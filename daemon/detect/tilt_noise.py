@@ -15,7 +15,7 @@ from collections import deque
 
 import numpy as np
 
-from hypnic.daemon.detect.classify import PARTNER_TILT_DEG
+from hypnic.daemon.detect.classify import PARTNER_TILT_DEG, angle_deg
 from hypnic.daemon.detect.filters import F64
 from hypnic.daemon.detect.segment import GRAVITY_AFTER_S, GRAVITY_BEFORE_S
 
@@ -56,12 +56,9 @@ class TiltNoise:
         first = np.searchsorted(t, starts_s)
         last = np.searchsorted(t, starts_s + WINDOW_S)
         means = (sums[last] - sums[first]) / np.maximum(1, last - first)[:, None]
-        norms = np.linalg.norm(means, axis=1, keepdims=True)
-        if not (norms > 0).all():  # a sensor reading nothing at all has no direction
-            return
-        unit = means / norms
-        cos = np.clip(unit[1:] @ unit[0], -1.0, 1.0)
-        self._tilts_deg.extend(np.degrees(np.arccos(cos)).tolist())
+        tilts = [angle_deg(means[0], after) for after in means[1:]]
+        # A sensor reading nothing at all has no direction (None): nothing to learn.
+        self._tilts_deg.extend(tilt for tilt in tilts if tilt is not None)
 
     @property
     def partner_tilt_deg(self) -> float:
