@@ -5,10 +5,20 @@ Using the maxima means the floor sits above heartbeat pulses and noise spikes, n
 mean; the low percentile keeps it from rising during a restless stretch. When the still
 signal grows (someone lies down on an empty bed, whose heartbeat then sits above the empty
 bed's noise) the five-minute percentile would follow only after four minutes, each heartbeat
-a movement until then; so the floor is at least the same percentile of the last 40 s. It
-is first known after five frames (10 s) and then recomputed every ten (20 s), each time from
-the frames before, so a movement never raises its own threshold, and a pass of many frames
-needs only a few percentiles. Each detection path has its own floor; they are learnt together.
+a movement until then; so the floor is at least the same percentile of the last 40 s.
+
+A quick, deep breath followed by a long pause (in and out in a second or two, then still for
+three or four) leaves frames that hold no breath at all: the percentile then sits at the
+pauses, and breath after breath crosses the threshold, a limb movement or a jerk each. So
+the floor is also at least the percentile of the maxima over three frames (6 s, a breath and
+its pause at 10 breaths a minute and up), scaled by 0.9: over steady noise those maxima run
+7-14 % above the single frames', so scaled they stay under the floor there, and raise it
+only where the still signal comes in heaves.
+
+The floor is first known after five frames (10 s) and then recomputed every ten (20 s), each
+time from the frames before, so a movement never raises its own threshold, and a pass of many
+frames needs only a few percentiles. Each detection path has its own floor; they are learnt
+together.
 
 Frames are counted in blocks from the first sample, so the floor in force for a block is the
 same however the stream was cut.
@@ -17,6 +27,7 @@ same however the stream was cut.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 from hypnic.daemon.detect.filters import F64, I64
 
@@ -27,6 +38,11 @@ FLOOR_PERCENTILE = 20.0
 #: The floor is first computed after WARMUP_FRAMES frames, then every UPDATE_FRAMES.
 WARMUP_FRAMES = 5
 UPDATE_FRAMES = 10
+#: Frames over which the maxima are taken for the breath floor (a breath and its pause).
+BREATH_FRAMES = 3
+#: The breath floor's share: under the 1.07-1.14 by which noise's three-frame maxima
+#: exceed its one-frame maxima (empty and quiet beds, every chip).
+BREATH_SHARE = 0.9
 
 
 def _epoch(frame: I64) -> I64:
@@ -116,7 +132,21 @@ class NoiseFloors:
         floor = _percentile(self._maxima[:, known])
         if np.count_nonzero(recent) >= WARMUP_FRAMES:
             floor = np.maximum(floor, _percentile(self._maxima[:, recent]))
+        breaths, whole = self._breath_maxima(known)
+        # As many runs as the first frames make (the first floor is of WARMUP_FRAMES frames).
+        if np.count_nonzero(whole) > WARMUP_FRAMES - BREATH_FRAMES:
+            floor = np.maximum(floor, BREATH_SHARE * _percentile(breaths[:, whole]))
         return floor
+
+    def _breath_maxima(self, known: NDArray[np.bool_]) -> tuple[F64, NDArray[np.bool_]]:
+        """The maxima over each run of BREATH_FRAMES frames ending at a slot of the ring,
+        and which slots end a run of known, consecutive frames."""
+        ids = self._frame_ids
+        maxima, whole = self._maxima.copy(), known.copy()
+        for back in range(1, BREATH_FRAMES):
+            maxima = np.maximum(maxima, np.roll(self._maxima, back, axis=1))
+            whole &= np.roll(known, back) & (np.roll(ids, back) == ids - back)
+        return maxima, whole
 
 
 def _percentile(values: F64) -> F64:

@@ -129,18 +129,41 @@ def test_heartbeats_after_lying_down_on_a_quiet_sensor_are_not_jerks(seed: int) 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_quick_deep_breaths_with_a_pause_are_not_jerks(seed: int) -> None:
     """A quick, deep breath (in and out within 1.6 s, heaving the sensor by 3 mg) and a
-    pause, every 4 s, under a quiet sensor: the noise floor learns the pauses, so every
-    breath crosses the threshold twice, brief and on a line, like a jerk. None stands above
-    the breaths around it; real jerks in the pauses do. (Before this was looked at, each of
-    the 190 crossings was a jerk; a few of the tallest may still pass.)"""
+    pause, every 4 s, under a quiet sensor: a floor of single frames learns the pauses, so
+    every breath crosses the threshold twice, brief and on a line, like a jerk (190 of them
+    before this was looked at). Two things keep them out: none stands above the breaths
+    around it, and the floor over a breath and its pause stands at the breaths. Real jerks
+    in the pauses, well above the breaths, are found."""
     bed = Bed(400.0, noise_g=0.0004, seed=seed, rate_hz=500.0)
     phase_s = bed.t % 4.0
     heave_g = np.where(phase_s < 1.6, 0.003 * np.sin(2 * np.pi * phase_s / 1.6), 0.0)
     bed.acc += np.outer(heave_g, GRAVITY)
     bed.heartbeat(60.0, peak_g=0.0006)
-    bed.jerk(202.6, 0.006).jerk(302.6, 0.008)
+    bed.jerk(202.6, 0.008).jerk(302.6, 0.010)
     events, _, _ = bed.run()
     # The last breaths have too few seconds after them to be judged against.
     jerks = [round(e.onset_s, 1) for e in events if e.type == "jerk" and e.onset_s < 390.0]
     assert 202.6 in jerks and 302.6 in jerks
     assert len(jerks) - 2 <= 3
+
+
+@pytest.mark.parametrize(("inhale_s", "heave_g", "beat_g"), [(1.6, 0.003, 0.0006),
+                                                            (1.0, 0.002, 0.0003)])
+def test_quick_breaths_with_long_pauses_are_not_movements(inhale_s: float, heave_g: float,
+                                                          beat_g: float) -> None:
+    """A quick breath (in and out within a second or two) and a pause of three or four, every
+    5 s, under a quiet sensor: two frames of the noise floor in every three hold no breath,
+    so a floor of single frames learns the pauses and every breath crosses the threshold (a
+    jerk each at 1.6 s, a limb movement each at 1.0 s: over 70 of either in 400 s). The
+    breath floor stands at the breaths; the real limb movement and jerk still stand above."""
+    bed = Bed(400.0, noise_g=0.0004, seed=1, rate_hz=500.0)
+    phase_s = bed.t % 5.0
+    heave = np.where(phase_s < inhale_s, heave_g * np.sin(2 * np.pi * phase_s / inhale_s), 0.0)
+    bed.acc += np.outer(heave, GRAVITY)
+    bed.heartbeat(60.0, peak_g=beat_g)
+    bed.limb(200.5, 2.0, 0.008).jerk(302.6, 0.008)
+    events, _, _ = bed.run()
+    found = [e for e in events if e.onset_s < 390.0]
+    assert [e.type for e in found] == ["limb_movement", "jerk"]
+    assert 200.5 <= found[0].onset_s < 201.5  # the movement fades in over its first second
+    assert found[1].onset_s == pytest.approx(302.6, abs=0.05)

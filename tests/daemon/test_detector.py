@@ -206,21 +206,47 @@ def test_remeasuring_the_noise_floor_forgets_it_and_learns_it_again() -> None:
     assert again is not None and again > 2 * quiet
 
 
+def _learn_floor(env: np.ndarray) -> np.ndarray:
+    """The floor in force for each block of an envelope (20 ms blocks, so 2 s frames), fed
+    10 s at a time."""
+    from hypnic.daemon.detect.floor import NoiseFloors
+
+    floors = NoiseFloors(1)
+    frame = np.arange(len(env)) // 100
+    return np.concatenate([np.repeat(*floors.frame_floors(frame[i : i + 500],
+                                                          env[None, i : i + 500]), axis=1)[0]
+                           for i in range(0, len(env), 500)])
+
+
 def test_the_floor_follows_a_louder_still_bed_within_a_minute() -> None:
     """Someone lies down on an empty bed: their heartbeat lifts the still signal above the
     empty bed's noise, and the floor must follow before the beats are called movements."""
-    from hypnic.daemon.detect.floor import NoiseFloors
-
-    blocks_per_frame = 100  # 2 s frames of 20 ms blocks
-    floors = NoiseFloors(1)
     rng = np.random.default_rng(3)
     empty_s, occupied_s = 300, 120
-    frame = np.arange((empty_s + occupied_s) * 50) // blocks_per_frame
-    env = np.where(frame < empty_s // 2, 0.0003, 0.0015) * rng.uniform(0.8, 1.2, len(frame))
-    learnt = np.concatenate([np.repeat(*floors.frame_floors(frame[i : i + 500],
-                                                            env[None, i : i + 500]), axis=1)[0]
-                             for i in range(0, len(frame), 500)])
-    t_s = np.arange(len(frame)) / 50.0
+    t_s = np.arange((empty_s + occupied_s) * 50) / 50.0
+    env = np.where(t_s < empty_s, 0.0003, 0.0015) * rng.uniform(0.8, 1.2, len(t_s))
+    learnt = _learn_floor(env)
     assert np.nanmax(learnt[t_s < empty_s]) < 0.0004
     # Within a minute the floor is the occupied bed's, not the empty bed's.
     assert learnt[t_s >= empty_s + 60].min() > 0.0011
+
+
+def test_the_floor_stands_at_quick_breaths_whose_pauses_fill_whole_frames(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A breath in one second of every six leaves two frames in three without one: the floor
+    must stand at the breaths (else each crosses the threshold), yet over steady noise it
+    must stay within a few percent of where the single frames put it."""
+    from hypnic.daemon.detect import floor
+
+    rng = np.random.default_rng(5)
+    t_s = np.arange(600 * 50) / 50.0
+    noise = np.abs(rng.normal(0.0, 0.001, len(t_s)))
+    breaths = noise + np.where(t_s % 6.0 < 1.0, 0.005, 0.0)
+    settled = t_s >= 60.0
+    with_breath_floor = _learn_floor(noise)[settled]
+    assert _learn_floor(breaths)[settled].min() > 0.005
+    monkeypatch.setattr(floor, "BREATH_SHARE", 0.0)  # single frames only
+    frames_only = _learn_floor(noise)[settled]
+    assert _learn_floor(breaths)[settled].max() < 0.003  # at the pauses' noise
+    ratio = with_breath_floor / frames_only
+    assert np.median(ratio) < 1.06 and ratio.max() < 1.1
