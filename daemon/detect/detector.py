@@ -38,6 +38,7 @@ import numpy as np
 
 from hypnic.daemon.detect.baseline import Baseline
 from hypnic.daemon.detect.classify import (
+    SETTLING_S,
     STANDOUT_AROUND_S,
     Shape,
     classify,
@@ -165,6 +166,8 @@ class Detector:
         self._segment_start_s = -np.inf
         self._segment_end_s = np.inf
         self._previous_end_s = -np.inf
+        #: Until when limb movements must stand out too: just after a big movement.
+        self._settling_until_s = -np.inf
         self._gaps = SeriesGaps()
         self._tilt_noise = TiltNoise()
 
@@ -435,7 +438,10 @@ class Detector:
             # running periodic series it is far more likely the series' next one (on the
             # tuning nights such jerks were limb movements three times in four).
             kind = "limb_movement"
-        if kind == "jerk" and not self._stands_out(shape):
+        if kind == "posture_change":
+            self._settling_until_s = shape.offset_s + SETTLING_S
+        settling = kind == "limb_movement" and shape.onset_s < self._settling_until_s
+        if (kind == "jerk" or settling) and not self._stands_out(shape):
             return []
         event = _event_of(kind, shape)
         breath_before = None

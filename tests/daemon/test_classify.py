@@ -127,6 +127,28 @@ def test_heartbeats_after_lying_down_on_a_quiet_sensor_are_not_jerks(seed: int) 
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
+def test_deep_breaths_after_lying_down_on_a_quiet_sensor_are_not_limb_movements(
+        seed: int) -> None:
+    """Someone lies down on an empty bed under a quiet sensor and breathes deeply (a 3 mg
+    heave in 1.4 s, every 4 s): until the floor follows, each breath crosses the threshold
+    (six of them limb movements in the first 30 s before this was looked at). Just after a big
+    movement a limb movement must stand out from the seconds around it, as the real one
+    does."""
+    bed = Bed(420.0, noise_g=0.0002, seed=seed)
+    bed.tilt(240.0, 2.0, over_s=6.0, peak_g=0.05)
+    phase_s = (bed.t - 246.0) % 4.0
+    heave = np.where((bed.t >= 246.0) & (phase_s < 1.4),
+                     0.003 * np.sin(2 * np.pi * phase_s / 1.4), 0.0)
+    bed.acc += np.outer(heave, GRAVITY)
+    bed.heartbeat(62.0, peak_g=0.0005, start_s=246.0)
+    bed.limb(262.5, 2.0, 0.01)
+    events, _, _ = bed.run()
+    settling = [e for e in events if e.onset_s < 276.0]
+    assert [e.type for e in settling] == ["bed_entry", "limb_movement"]
+    assert 261.5 <= settling[1].onset_s < 263.5
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
 def test_quick_deep_breaths_with_a_pause_are_not_jerks(seed: int) -> None:
     """A quick, deep breath (in and out within 1.6 s, heaving the sensor by 3 mg) and a
     pause, every 4 s, under a quiet sensor: a floor of single frames learns the pauses, so
