@@ -302,7 +302,7 @@ def stands_out(shape: Shape, around: Fine, start_s: float) -> bool:
 
     Limb movements are held to it only for SETTLING_S after a big movement (getting in,
     turning over), when the floor is at its slowest to follow: many real ones on a noisy
-    chip stand no taller than the noise around them (one in fourteen under 1.2 times), but
+    chip stand no taller than the noise around them (one in thirteen under 1.2 times), but
     on the tuning nights 52 of the 119 stray limb movements, deep breaths after lying down,
     came in those 30 s and stood under 1.2 times, against 5 real ones."""
     if len(around) == 0:
