@@ -12,8 +12,9 @@ in bed:
    movements do not count (they come in sleep), nor does anything later (people turn and
    twitch in their sleep).
 2. The sleep-start cluster. Jerks that come within 40 min of the start of that stillness open
-   the wake-to-sleep transition; each jerk within 10 min of the one before, and within 20 min
-   of the first, extends it (the transition takes minutes, not half an hour). Sleep onset is
+   the wake-to-sleep transition; each jerk within 10 min of the one before, and within 12 min
+   of the first, extends it (the transition takes minutes, not half an hour, and a jerk in
+   sleep soon after it must not pull the onset late). Sleep onset is
    put 2 min before the cluster's last jerk (sleep starts crowd the last minutes before sleep
    and spill a little past it), and the transition closes 10 min after that jerk.
 3. Without jerks, onset is 10 min into the stillness (actigraphy's "ten immobile minutes"),
@@ -42,7 +43,7 @@ from dataclasses import dataclass, field
 
 FIRST_JERK_WINDOW_S = 40 * 60.0
 CHAIN_GAP_S = 10 * 60.0
-CLUSTER_SPAN_S = 20 * 60.0
+CLUSTER_SPAN_S = 12 * 60.0
 ONSET_BEFORE_LAST_JERK_S = 2 * 60.0
 SLEEP_START_AFTER_ONSET_S = 3 * 60.0
 FALLBACK_QUIET_S = 10 * 60.0

@@ -49,10 +49,20 @@ def test_jerks_after_the_transition_are_not_sleep_starts() -> None:
     assert not tracker.jerk(700.0 + 20 * MIN)
 
 
-def test_a_cluster_spans_at_most_twenty_minutes() -> None:
+def test_a_cluster_spans_at_most_twelve_minutes() -> None:
     tracker = in_bed_at()
-    flags = [tracker.jerk(600.0 + k * 6 * MIN) for k in range(5)]
+    flags = [tracker.jerk(600.0 + k * 4 * MIN) for k in range(5)]
     assert flags == [True, True, True, True, False]
+
+
+def test_a_jerk_in_sleep_soon_after_the_sleep_starts_does_not_delay_the_onset() -> None:
+    # Sleep starts from 8 min before falling asleep to 1 min after, then a jerk in sleep
+    # 8 min later: within the chain gap of the last sleep start, but 17 min after the first.
+    tracker = in_bed_at()
+    assert all(tracker.jerk(t) for t in (1000.0, 1300.0, 1480.0))
+    assert not tracker.jerk(1480.0 + 8 * MIN)
+    tracker.advance(1480.0 + 8 * MIN + CHAIN_GAP_S)
+    assert tracker.first_onset_s == 1480.0 - 2 * MIN
 
 
 def test_turning_over_before_sleep_starts_the_stillness_again() -> None:
