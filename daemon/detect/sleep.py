@@ -12,11 +12,13 @@ in bed:
    movements do not count (they come in sleep), nor does anything later (people turn and
    twitch in their sleep).
 2. The sleep-start cluster. Jerks that come within 40 min of the start of that stillness open
-   the wake-to-sleep transition; each jerk within 10 min of the one before, and within 12 min
-   of the first, extends it (the transition takes minutes, not half an hour, and a jerk in
-   sleep soon after it must not pull the onset late). Sleep onset is
+   the wake-to-sleep transition; each jerk within 10 min of the one before extends it, for
+   12 min from the first. After that only jerks that keep coming thick, within 5 min of the
+   one before, extend it, and never past 20 min from the first: someone whose sleep starts
+   keep waking them drifts off later, but a lone jerk in sleep soon after the transition
+   must not pull the onset late. Sleep onset is
    put 2 min before the cluster's last jerk (sleep starts crowd the last minutes before sleep
-   and spill a little past it), and the transition closes 10 min after that jerk.
+   and spill a little past it), and the transition closes once no jerk could extend it.
 3. Without jerks, onset is 10 min into the stillness (actigraphy's "ten immobile minutes"),
    and the first time in the night no sooner than 15 min after getting into bed. So someone
    who lies down and keeps still from the start is put 15 min after getting in, within 10 min
@@ -43,7 +45,11 @@ from dataclasses import dataclass, field
 
 FIRST_JERK_WINDOW_S = 40 * 60.0
 CHAIN_GAP_S = 10 * 60.0
-CLUSTER_SPAN_S = 12 * 60.0
+#: The transition lasts up to DRIFT_S with sleep starts up to CHAIN_GAP_S apart, and on to
+#: CLUSTER_SPAN_S while they come within LATE_CHAIN_GAP_S of each other.
+DRIFT_S = 12 * 60.0
+LATE_CHAIN_GAP_S = 5 * 60.0
+CLUSTER_SPAN_S = 20 * 60.0
 ONSET_BEFORE_LAST_JERK_S = 2 * 60.0
 SLEEP_START_AFTER_ONSET_S = 3 * 60.0
 FALLBACK_QUIET_S = 10 * 60.0
@@ -152,6 +158,9 @@ class SleepTracker:
             stay.first_jerk_s = onset_s
         if onset_s - stay.first_jerk_s > CLUSTER_SPAN_S:
             return False
+        if (stay.last_jerk_s is not None and onset_s - stay.first_jerk_s > DRIFT_S
+                and onset_s - stay.last_jerk_s > LATE_CHAIN_GAP_S):
+            return False
         stay.last_jerk_s = onset_s
         return True
 
@@ -206,8 +215,11 @@ class SleepTracker:
         if stay is None or stay.onset_s is not None:
             return
         onset = self._provisional(stay)
-        if stay.last_jerk_s is not None:
-            due = stay.last_jerk_s + CHAIN_GAP_S
+        if stay.last_jerk_s is not None and stay.first_jerk_s is not None:
+            # The latest time a sleep start could still extend the cluster.
+            first, last = stay.first_jerk_s, stay.last_jerk_s
+            due = max(min(last + CHAIN_GAP_S, first + DRIFT_S),
+                      min(last + LATE_CHAIN_GAP_S, first + CLUSTER_SPAN_S))
         else:
             due = stay.quiet_s + FIRST_JERK_WINDOW_S
         if not (t_s >= due or (final and t_s >= onset)):

@@ -19,9 +19,10 @@ def test_onset_is_two_minutes_before_the_last_sleep_start() -> None:
     tracker = in_bed_at()
     flags = [tracker.jerk(t) for t in (600.0, 900.0, 1100.0)]
     assert flags == [True, True, True]
-    tracker.advance(1100.0 + CHAIN_GAP_S - MIN)
+    # Past 12 min from the first, a sleep start must come within 5 min of the one before.
+    tracker.advance(1100.0 + 5 * MIN - 1.0)
     assert tracker.first_onset_s is None  # the cluster may still grow
-    tracker.advance(1100.0 + CHAIN_GAP_S)
+    tracker.advance(1100.0 + 5 * MIN)
     assert tracker.first_onset_s == 1100.0 - 2 * MIN
     assert tracker.first_latency_s == pytest.approx(1100.0 - 2 * MIN - 95.0)
 
@@ -49,10 +50,19 @@ def test_jerks_after_the_transition_are_not_sleep_starts() -> None:
     assert not tracker.jerk(700.0 + 20 * MIN)
 
 
-def test_a_cluster_spans_at_most_twelve_minutes() -> None:
+def test_sparse_sleep_starts_span_at_most_twelve_minutes() -> None:
     tracker = in_bed_at()
-    flags = [tracker.jerk(600.0 + k * 4 * MIN) for k in range(5)]
-    assert flags == [True, True, True, True, False]
+    flags = [tracker.jerk(600.0 + k * 5.5 * MIN) for k in range(4)]
+    assert flags == [True, True, True, False]
+
+
+def test_sleep_starts_that_keep_coming_thick_extend_the_transition_to_twenty_minutes() -> None:
+    # Someone whose sleep starts keep waking them falls asleep after the last of them.
+    tracker = in_bed_at()
+    flags = [tracker.jerk(600.0 + k * 3 * MIN) for k in range(8)]
+    assert flags == [True] * 7 + [False]
+    tracker.advance(600.0 + 21 * MIN + CHAIN_GAP_S)
+    assert tracker.first_onset_s == 600.0 + 18 * MIN - 2 * MIN
 
 
 def test_a_jerk_in_sleep_soon_after_the_sleep_starts_does_not_delay_the_onset() -> None:
