@@ -66,8 +66,8 @@ def test_sleep_starts_that_keep_coming_thick_extend_the_transition_to_twenty_min
 
 
 def test_a_jerk_in_sleep_soon_after_the_sleep_starts_does_not_delay_the_onset() -> None:
-    # Sleep starts from 8 min before falling asleep to 1 min after, then a jerk in sleep
-    # 8 min later: within the chain gap of the last sleep start, but 17 min after the first.
+    # Sleep starts from 6 min before falling asleep to 2 min after, then a jerk in sleep
+    # 8 min later: within the chain gap of the last sleep start, but 16 min after the first.
     tracker = in_bed_at()
     assert all(tracker.jerk(t) for t in (1000.0, 1300.0, 1480.0))
     assert not tracker.jerk(1480.0 + 8 * MIN)
