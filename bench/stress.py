@@ -17,7 +17,9 @@ that a real bed or another simulator may well have and ours does not by default:
 - ``slow-breathing``: 6-10 breaths a minute in sleep (the scenarios draw 10-22), slower than
   the few seconds of gravity either side of a movement can average out;
 - ``deep-breathing``: breathing that heaves the sensor by 1.5-4 mg and tilts it by 0.1-0.25°
-  (the scenarios: at most 1.5 mg and 0.1°), as under a thin mattress or a heavy chest.
+  (the scenarios: at most 1.5 mg and 0.1°), as under a thin mattress or a heavy chest;
+- ``tilting-limbs``: a limb movement leaves the surface tilted by 0.03-0.2° (the leg's
+  weight moved; the scenarios' legs come back), as much as a partner turning over does.
 
 Every stressed night is scored next to the same night (same seed) without the stress, so
 the table shows what the stress alone costs. Seeds start at 3000: held out like those of
@@ -52,6 +54,8 @@ STRESSES: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "slow-breathing": (("plm", "typical", "quiet"), {"breath_rate_bpm": (6.0, 10.0)}),
     "deep-breathing": (("plm", "typical", "quiet"),
                        {"breath_vertical_g": (0.0015, 0.004), "breath_tilt_deg": (0.1, 0.25)}),
+    # Last, so the seeds of the stresses before it stay as they were.
+    "tilting-limbs": (("plm", "restless"), {"limb_tilt_deg": (0.03, 0.2)}),
 }
 
 

@@ -207,6 +207,10 @@ class NightParams:
     #: 1 (the scenarios): it wanders every way; small: the mattress passes mostly the
     #: vertical, so a limb movement stays on one line as a jerk does.
     limb_sideways_weight: Range = (1.0, 1.0)
+    #: How far a limb movement leaves the surface tilted (log-uniform): a leg that ends up
+    #: elsewhere moves some of the body's weight. 0 (the scenarios): the leg comes back and
+    #: the tilt with it; ``bench/stress.py`` turns it on.
+    limb_tilt_deg: Range = (0.0, 0.0)
 
     # --- lying awake before sleep ----------------------------------------------------------
     #: Lying awake in bed, people shift, scratch and settle: small movements every few

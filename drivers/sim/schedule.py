@@ -61,6 +61,8 @@ class _Builder:
         mattress = np.random.default_rng([seed, 40])
         self.sideways_freq_ratio = uniform(mattress, p.jerk_sideways_freq_ratio)
         self.limb_sideways_weight = uniform(mattress, p.limb_sideways_weight)
+        #: Limb movements that move the surface's tilt (``limb_tilt_deg``): (onset, offset).
+        self.limb_tilts: list[tuple[float, float]] = []
 
         if not p.occupied:
             if start != "evening":
@@ -168,6 +170,8 @@ class _Builder:
                                  ramp_s=uniform(rng, p.limb_ramp_s), axis_weight=weight,
                                  response=self.body.response)
         self._add(TruthEvent("limb_movement", at, at + duration_s, peak, series=series), motion)
+        if p.limb_tilt_deg[1] > 0.0:
+            self.limb_tilts.append((at, at + duration_s))
 
     def _big_motion(self, rng: np.random.Generator, kind: str, lo: float, hi: float,
                     peak_range: Range) -> tuple[TruthEvent, BandMotion]:
@@ -200,6 +204,7 @@ class _Builder:
             s.sleeper = self._states(
                 [(self.entry[0], self.entry[1], p.bed_entry_tilt_deg), *postures,
                  *trip_changes, (self.exit[0], self.exit[1], None)])
+            self._tilt_with_limbs(s.sleeper)
             self._intervals()
         add_disturbances(self.seed, p, s, self.occ, self.in_bed, self.frac,
                          PASSBAND_FRACTION * self.rate_hz)
@@ -367,6 +372,28 @@ class _Builder:
                     self._limb(rng, at, dur, None)
 
     # --- posture states -----------------------------------------------------------------
+
+    def _tilt_with_limbs(self, track: Track) -> None:
+        """Let each limb movement in ``limb_tilts`` move the surface's tilt, and nothing else
+        of the posture; drawn from a stream of its own, so the postures stay as they were."""
+        rng = np.random.default_rng([self.seed, 41])
+        for lo, hi in sorted(self.limb_tilts):
+            j = int(np.searchsorted(track.lo_s, lo))
+            before = track.states[j]
+            if not before[2:].any():
+                continue  # out of bed (cannot happen: limbs are placed in bed)
+            shift = new_tilt(rng, before[:2], self.p.limb_tilt_deg, self.p.max_tilt_deg)
+            shift -= before[:2]
+            # The tilt stays moved through every posture after it, until the bed is empty.
+            for later in track.states[j + 1:]:
+                if not later[2:].any():
+                    break
+                later[:2] += shift
+            state = before.copy()
+            state[:2] += shift
+            track.lo_s.insert(j, lo)
+            track.hi_s.insert(j, hi)
+            track.states.insert(j + 1, state)
 
     def _states(self, changes: list[tuple[float, float, Range | None]]) -> Track:
         """One state per posture, in time order; ``None`` as the tilt range means "empty"."""
