@@ -7,9 +7,12 @@ The rules, in order:
 - the gravity direction moved by 0.05-0.3° with a peak under 40 mg, or by more with a peak
   under 15 mg                                        → not an event: the load shifted, but not
   as the sleeper's own turning over does, as when a partner turns on the other side of the bed
-  (the sleeper's own limb movements leave the tilt alone, under 0.04°; turning over moves it
-  by 0.3° and more, and strongly). Where slow deep breathing or flicker noise makes even a
-  still bed seem to tilt by more than 0.05°, the tilt must exceed that (``tilt_noise``)
+  (the sleeper's own limb movements mostly leave the tilt alone, under 0.04°; turning over
+  moves it by 0.3° and more, and strongly). Where slow deep breathing or flicker noise makes
+  even a still bed seem to tilt by more than 0.05°, the tilt must exceed that (``tilt_noise``).
+  A leg that ends up elsewhere can tilt the bed as much, so the detector keeps those that would
+  otherwise be limb movements in case they turn out to be in a periodic series
+  (``Night.tentative_limb``)
 - longer than 10 s, or still going at 60 s          → posture_change (AASM limb movements
   last at most 10 s)
 - the gravity direction moved by 0.3° or more       → posture_change (the body's weight moved)

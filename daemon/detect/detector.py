@@ -31,6 +31,7 @@ used is the same after one minute or eight hours.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -431,7 +432,7 @@ class Detector:
         any faint movement of a series found before it on a second look."""
         kind = classify(shape, self._tilt_noise.partner_tilt_deg)
         if kind is None:
-            return []
+            return self._tentative(shape)
         if kind == "jerk" and self.night.presence.in_bed is True and self._gaps.on_beat(
                 shape.onset_s):
             # Through the mattress a brief leg movement looks like a jerk; on the beat of a
@@ -453,11 +454,25 @@ class Detector:
             for found, found_before_g, found_after_g in self._second_look(event.onset_s):
                 out += self.night.movement(found, found_before_g, found_after_g)
         out += self.night.movement(event, before_g, after_g, breath_before)
-        for e in out:
+        return self._reported(out)
+
+    def _tentative(self, shape: Shape) -> list[Event]:
+        """A movement dropped for the shift of the load it left, which would otherwise be a
+        limb movement: the night keeps it should it turn out to be in a periodic series (see
+        ``Night.tentative_limb``)."""
+        if classify(shape, math.inf) != "limb_movement" or self.night.presence.in_bed is not True:
+            return []
+        if shape.onset_s < self._settling_until_s and not self._stands_out(shape):
+            return []
+        return self._reported(self.night.tentative_limb(_event_of("limb_movement", shape)))
+
+    def _reported(self, events: list[Event]) -> list[Event]:
+        """Events being reported: their times are no longer looked through for faint ones."""
+        for e in events:
             self._gaps.moved(e.onset_s, e.offset_s)
             if e.type == "limb_movement":
                 self._gaps.limb(e.onset_s)
-        return out
+        return events
 
     def _stands_out(self, shape: Shape) -> bool:
         """Does a movement rise above the still signal of the seconds around it (see

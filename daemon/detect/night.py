@@ -30,6 +30,9 @@ JERK_CLUSTER_GAP_S = 300.0
 JERK_CLUSTER_MIN = 3
 #: Breathing followed this poorly while still means restless wakefulness (see ``sleep``).
 IRREGULAR_BREATHING = 0.2
+#: A tentative limb movement waits this long for one that starts too soon after it (see
+#: ``Night.tentative_limb``); any such is decided well within it.
+TENTATIVE_WAIT_S = 60.0
 
 
 class Night:
@@ -48,12 +51,17 @@ class Night:
         self.jerk_runs = SeriesTracker(plm_rule)
         self.jerk_clusters = ClusterCounter(JERK_CLUSTER_GAP_S, JERK_CLUSTER_MIN)
         self.jerks = NightJerks()
+        #: Tentative limb movements in the PLM run so far, by onset, and the latest one while
+        #: it waits to join the run (see ``tentative_limb``).
+        self._held: dict[float, Event] = {}
+        self._waiting: Event | None = None
 
     def use(self, plm_rule: str, baseline: Baseline | None) -> None:
         """New settings: a new series rule applies to movements from now on."""
         if plm_rule != self.plm.rule:
             self.plm = SeriesTracker(plm_rule)
             self.jerk_runs = SeriesTracker(plm_rule)
+            self._held, self._waiting = {}, None
         self.baseline = baseline
 
     def new_night(self) -> None:
@@ -72,6 +80,7 @@ class Night:
             self.sleep.begin(t_s, None)
         self.plm = SeriesTracker(self.plm.rule)
         self.jerk_runs = SeriesTracker(self.plm.rule)
+        self._held, self._waiting = {}, None
         self.jerk_clusters = ClusterCounter(JERK_CLUSTER_GAP_S, JERK_CLUSTER_MIN)
         self.jerks = NightJerks()
 
@@ -87,6 +96,26 @@ class Night:
         """A classified movement, decided at the end of its gravity-after window."""
         return self._finish(self.presence.movement(event, before_g, after_g, breath_before))
 
+    def tentative_limb(self, event: Event) -> list[Event]:
+        """A limb movement but for the shift of the load it left, as a partner turning over
+        on the other side leaves one (``classify``). It is the sleeper's if it belongs to a
+        periodic series: nobody turns over every half minute. So it is held while its run may
+        still become a series, and reported (late) when the run does; otherwise it is not
+        an event.
+
+        A limb movement that starts within a series' shortest interval of it (5 s) would
+        break the run, and wins: one before it drops this one, so does one after it, which is
+        why it first waits up to ``TENTATIVE_WAIT_S`` before it joins the run."""
+        if self.presence.in_bed is not True:
+            return []
+        last = self._waiting.onset_s if self._waiting else self.plm.last_onset_s
+        if last is not None and event.onset_s - last < self.plm.shortest_s:
+            return []
+        self._sync_stays()
+        out = self._join_waiting()
+        self._waiting = event
+        return out
+
     def epoch(self, t_s: float, breath: Breath | None, heart: Heart | None,
               presence_breath: Breath | None, still_gravity_g: F64 | None) -> list[Event]:
         """Every epoch: the rates of the last minute, where estimated this time (None: not
@@ -100,10 +129,12 @@ class Night:
             still = breath.swing_ratio == breath.swing_ratio  # not nan: there was still signal
             self.sleep.breathing_followed = not still or breath.confidence >= IRREGULAR_BREATHING
         self.sleep.advance(t_s)
+        if self._waiting is not None and t_s - self._waiting.onset_s >= TENTATIVE_WAIT_S:
+            events += self._join_waiting()
         return events
 
     def finish(self, breath_after: Breath | None) -> list[Event]:
-        events = self._finish(self.presence.finish(breath_after))
+        events = self._finish(self.presence.finish(breath_after)) + self._join_waiting()
         if self.last_t_s is not None:
             self.sleep.finish(self.last_t_s)
         return events
@@ -132,19 +163,50 @@ class Night:
                 self.jerk_clusters.add(event.onset_s)
                 self.jerks.add(event.peak_g)
             elif kind == "limb_movement":
-                series, members = self.plm.add(event.onset_s, event.offset_s)
-                event = replace(event, series=series)
-                if len(members) > 1:  # a series has just formed
-                    self.sleep.series(members[0], event.offset_s)
-                for onset_s in members:
-                    self.sleep.count_if_asleep(onset_s)
-                self.sleep.movement(kind, event.onset_s, event.offset_s, series is not None)
+                out += self._before_limb(event.onset_s) + self._limb(event)
+                continue
             elif kind == "posture_change":
                 self.sleep.movement(kind, event.onset_s, event.offset_s)
             self.counts[kind] += 1
             out.append(event)
         self._sync_stays()
         return out
+
+    def _before_limb(self, onset_s: float) -> list[Event]:
+        """Settle the waiting tentative limb movement before a limb movement starting at
+        ``onset_s``: dropped if that is too close to it, else it joins the run first if it
+        came first (one found late on a second look may not have)."""
+        if self._waiting is None:
+            return []
+        gap_s = onset_s - self._waiting.onset_s
+        if abs(gap_s) < self.plm.shortest_s:
+            self._waiting = None
+            return []
+        return self._join_waiting() if gap_s > 0 else []
+
+    def _join_waiting(self) -> list[Event]:
+        """The waiting tentative limb movement joins the PLM run."""
+        waiting, self._waiting = self._waiting, None
+        return [] if waiting is None else self._limb(waiting, tentative=True)
+
+    def _limb(self, event: Event, tentative: bool = False) -> list[Event]:
+        """A limb movement through the PLM series: reported with any held one that its series
+        takes in; a tentative one not (yet) in a series is held instead."""
+        series, members = self.plm.add(event.onset_s, event.offset_s)
+        run = self.plm.run_onsets
+        if tentative and series is None:
+            self._held = {t: e for t, e in self._held.items() if t in run}
+            self._held[event.onset_s] = event
+            return []
+        taken = [replace(e, series=series) for t, e in sorted(self._held.items()) if t in members]
+        self._held = {t: e for t, e in self._held.items() if t in run}
+        if len(members) > 1:  # a series has just formed
+            self.sleep.series(members[0], event.offset_s)
+        for onset_s in members:
+            self.sleep.count_if_asleep(onset_s)
+        self.sleep.movement("limb_movement", event.onset_s, event.offset_s, series is not None)
+        self.counts["limb_movement"] += len(taken) + 1
+        return [*taken, replace(event, series=series)]
 
     def summary(self) -> dict[str, Any]:
         duration = 0.0

@@ -73,6 +73,16 @@ class SeriesTracker:
             self.series.append(series)
         return series.id, members
 
+    @property
+    def last_onset_s(self) -> float | None:
+        """Onset of the latest movement added."""
+        return self._last_onset_s
+
+    @property
+    def run_onsets(self) -> tuple[float, ...]:
+        """Onsets of the run so far while it is not yet a series (empty once it is one)."""
+        return tuple(self._run) if self._current is None else ()
+
     def listed(self) -> list[dict[str, Any]]:
         return [s.as_dict() for s in self.series]
 

@@ -246,6 +246,59 @@ def test_a_partner_shifting_on_the_other_side_is_not_an_event() -> None:
     assert abs(events[0].onset_s - 250.0) <= 0.5
 
 
+def test_leg_movements_that_shift_the_load_are_kept_when_they_are_periodic() -> None:
+    # Each of these leg movements leaves the load shifted a little, as a partner turning over
+    # does, but they come every 25 s: a periodic series is the sleeper's own. The first ones
+    # wait until the series forms, then are reported with it; a shift 100 s after the last
+    # is in no series and stays a partner's.
+    bed = Bed(520, noise_g=0.0003, seed=5).breathe(15).heartbeat(60)
+    onsets = [150.0 + 25.0 * i for i in range(6)]
+    for i, onset_s in enumerate(onsets):
+        if i in (2, 4):
+            bed.limb(onset_s, 2.0, 0.008)  # no shift
+        else:
+            bed.tilt(onset_s, 0.15, over_s=2.0, peak_g=0.008, axis=(1.0, i % 2, 0.0))
+    bed.tilt(onsets[-1] + 100.0, 0.15, over_s=2.0, peak_g=0.008)
+    events, detector, _ = bed.run()
+    assert [e.type for e in events] == ["limb_movement"] * 6
+    # The leg that shifted nothing (at 200 s) is reported at once, before the series forms
+    # (so without its id); the two shifts before it wait and come with the fourth.
+    assert [e.onset_s for e in events] == pytest.approx([onsets[i] for i in (2, 0, 1, 3, 4, 5)],
+                                                        abs=0.5)
+    assert [e.series for e in events] == [None, 1, 1, 1, 1, 1]
+    assert [s["count"] for s in detector.summary()["plm_series"]] == [6]
+    assert detector.summary()["counts"]["limb_movement"] == 6
+
+
+def test_load_shifts_that_never_make_a_series_are_not_events() -> None:
+    # Three shifts 25 s apart, then none: a run that never reaches four is not a series, and
+    # none of them is reported. The sleeper's own leg (no shift) still is.
+    bed = Bed(400, noise_g=0.0003, seed=6).breathe(15).heartbeat(60)
+    for i in range(3):
+        bed.tilt(150.0 + 25.0 * i, 0.15, over_s=2.0, peak_g=0.008, axis=(1.0, i % 2, 0.0))
+    bed.limb(330, 2.0, 0.008)
+    events, detector, _ = bed.run()
+    assert [(e.type, round(e.onset_s)) for e in events] == [("limb_movement", 330)]
+    assert detector.summary()["plm_series"] == []
+
+
+@pytest.mark.parametrize("shift_s", [-2.5, 3.0])
+def test_a_load_shift_just_before_or_after_a_leg_movement_does_not_break_its_series(
+        shift_s: float) -> None:
+    # A series of five leg movements 25 s apart, and a shift of the load a few seconds from
+    # the third. Taken into the run, it would break the series in two (onsets under 5 s
+    # apart end a run) and lose it: the leg movement wins, and the shift is dropped.
+    bed = Bed(420, noise_g=0.0003, seed=7).breathe(15).heartbeat(60)
+    onsets = [150.0 + 25.0 * i for i in range(5)]
+    for onset_s in onsets:
+        bed.limb(onset_s, 1.5, 0.008)
+    bed.tilt(onsets[2] + shift_s, 0.15, over_s=1.5, peak_g=0.008)
+    events, detector, _ = bed.run()
+    assert [e.onset_s for e in events] == pytest.approx(onsets, abs=0.5)
+    assert [e.series for e in events] == [None, None, None, 1, 1]
+    assert [s["count"] for s in detector.summary()["plm_series"]] == [5]
+
+
 def test_jerks_are_intense_against_the_baseline_and_the_night_is_unusual() -> None:
     baseline = Baseline.from_nights([([0.01, 0.012, 0.011], 7.0)] * 3)
     assert baseline is not None and baseline.jerk_peak_g == pytest.approx(0.011)

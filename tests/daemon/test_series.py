@@ -33,6 +33,15 @@ def test_the_fourth_movement_reports_the_three_before_it_as_members() -> None:
     assert tracker.add(120.0, 121.0) == (1, [120.0])
 
 
+def test_the_run_so_far_is_known_until_it_becomes_a_series() -> None:
+    tracker = SeriesTracker("aasm")
+    assert tracker.run_onsets == () and tracker.last_onset_s is None
+    feed(tracker, [0.0, 30.0, 200.0, 230.0])
+    assert tracker.run_onsets == (200.0, 230.0) and tracker.last_onset_s == 230.0
+    feed(tracker, [260.0, 290.0])
+    assert tracker.run_onsets == () and tracker.last_onset_s == 290.0
+
+
 @pytest.mark.parametrize(("rule", "expected"), [("aasm", [None, None, None, 1]),
                                                 ("wasm", [None, None, None, None])])
 def test_wasm_needs_10_s_between_onsets(rule: str, expected: list[int | None]) -> None:
