@@ -19,7 +19,10 @@ tilts the mattress under the sensor by a degree or more. So:
   quiet sleeper never "leaves" the bed. From empty, it is a bed entry at once if it left the
   surface tilted away from the empty bed's tilt by ``ENTRY_TILT_DEG`` (the tilt before it,
   if no still epoch has shown the empty bed's yet; the same when the state is not known yet
-  but the breathing so far said absent); otherwise it waits for the breathing after it
+  but the breathing so far said absent), or a strong one (``STRONG_ENTRY_PEAK_G``) by
+  ``STRONG_ENTRY_TILT_DEG``, even if it was too short or tilted too little to class as a
+  posture change: a light body whose breathing a noisy sensor cannot hear may tilt a firm
+  mattress by under half a degree. Otherwise it waits for the breathing after it
   (breathing: entry; absent: it was something else, and is not reported). From in bed, a
   big movement that leaves the tilt away from the empty bed's (when that is known) is an
   ordinary posture change. One that brings it back to within
@@ -36,7 +39,9 @@ tilts the mattress under the sensor by a degree or more. So:
   around a movement may already carry the tilt of someone getting in.
 - An empty bed that hears breathing for ``BREATHING_ENTRY_EPOCHS`` epochs in a row has someone
   in it after all: getting in was too gentle to be told from a footstep. The last movement
-  dropped as not the sleeper's becomes the bed entry, if it was recent. So does a dropped
+  dropped as not the sleeper's becomes the bed entry, if it was recent; a big one stays the
+  candidate over smaller ones for ``LATE_ENTRY_S`` (the sleeper's first fidgets and jerks
+  come after getting in). So does a dropped
   movement (it tilted the bed too little, and the breathing after it was too faint to hear
   at first) that a swing above the sensor's noise follows for ``FAINT_EPOCHS`` epochs with
   no sign of absence: a light sleeper on a noisy sensor.
@@ -80,6 +85,11 @@ EMPTY_MARGIN = 1.1
 EMPTY_PERCENTILE = 75.0
 EMPTY_KEPT = 15
 ENTRY_TILT_DEG = 0.5
+#: ... or this much for a strong movement: in an empty bed nothing but someone getting in
+#: moves it by a tenth of a g and tilts it at all (a light body on a firm mattress tilts it
+#: by under half a degree).
+STRONG_ENTRY_TILT_DEG = 0.2
+STRONG_ENTRY_PEAK_G = 0.1
 EXIT_MATCH_DEG = 0.15
 #: An exit must also move the tilt at least this much.
 EXIT_TILT_DEG = 0.4
@@ -183,7 +193,13 @@ class Presence:
             if self.in_bed is None:
                 self._waiting.append(_Waiting(event, event.type, None))
             elif self.in_bed is False:
-                self._dropped, self._dropped_before_g = event, before_g
+                empty_g = self.empty_gravity_g if self.empty_gravity_g is not None else before_g
+                if event.type == "limb_movement" and _entered(event, angle_deg(empty_g, after_g),
+                                                              strong_only=True):
+                    # Getting in too lightly to tilt the bed as turning over does.
+                    self.empty_gravity_g = empty_g
+                    return [self._enter(event)]
+                self._drop(event, before_g)
             elif self._light_exit(before_g, after_g):
                 # Waits as a big movement would (only the still signal after it votes).
                 self._waiting.append(_Waiting(replace(event, type="posture_change"),
@@ -197,16 +213,14 @@ class Presence:
                 breath_before is not None and self._vote(breath_before) == -1)
             became = "bed_entry" if empty_before else "posture_change"
             waiting = _Waiting(event, became, None, after_g, before_g)
-            tilt = angle_deg(before_g, after_g)
-            if empty_before and tilt is not None and tilt >= ENTRY_TILT_DEG:
+            if empty_before and _entered(event, angle_deg(before_g, after_g)):
                 return [self._apply("bed_entry", waiting)]
             self._waiting.append(waiting)
             return []
         if self.in_bed is False:
             # The bed was empty just before, should its still tilt not be known yet.
             empty_g = self.empty_gravity_g if self.empty_gravity_g is not None else before_g
-            tilt = angle_deg(empty_g, after_g)
-            if tilt is not None and tilt >= ENTRY_TILT_DEG:
+            if _entered(event, angle_deg(empty_g, after_g)):
                 self.empty_gravity_g = empty_g
                 return [self._enter(event)]
             self._waiting.append(_Waiting(event, "bed_entry", None, after_g, before_g))
@@ -343,9 +357,19 @@ class Presence:
             elif kind is not None:
                 out.append(self._apply(kind, w))
             elif self.in_bed is False:
-                self._dropped, self._dropped_before_g = w.event, w.gravity_before_g
+                self._drop(w.event, w.gravity_before_g)
         self._waiting = keep
         return out
+
+    def _drop(self, event: Event, before_g: F64 | None) -> None:
+        """A movement dropped in the empty bed, kept should it turn out to be the entry. A
+        big one stays the candidate over smaller ones after it for ``LATE_ENTRY_S``: the
+        sleeper's first jerks and fidgets follow getting in."""
+        kept = self._dropped
+        if kept is not None and kept.type == "posture_change" and event.type != kept.type \
+                and event.onset_s - kept.offset_s <= LATE_ENTRY_S:
+            return
+        self._dropped, self._dropped_before_g = event, before_g
 
     def _enter_late(self) -> Event:
         """The movement dropped as not the sleeper's was the bed entry after all: the bed's
@@ -383,6 +407,15 @@ class Presence:
             self.empty_gravity_g = after_g
         self.changes.append(("out", event.onset_s, None))
         return replace(event, type="bed_exit")
+
+
+def _entered(event: Event, tilt_deg: float | None, strong_only: bool = False) -> bool:
+    """Does a movement in the empty bed leave it tilted as someone getting in does?
+    (``strong_only``: only by the rule for strong movements.)"""
+    if tilt_deg is None:
+        return False
+    strong = tilt_deg >= STRONG_ENTRY_TILT_DEG and event.peak_g >= STRONG_ENTRY_PEAK_G
+    return strong or (not strong_only and tilt_deg >= ENTRY_TILT_DEG)
 
 
 def _vote(breath: Breath, quiet_ceiling: float, quiet_confidence: float) -> int:

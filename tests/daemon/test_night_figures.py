@@ -219,6 +219,40 @@ def test_a_light_sleeper_on_a_noisy_sensor_is_found_by_their_faint_breathing() -
     assert abs(events[0].onset_s - 100.0) <= 2.0
     assert detector.summary()["in_bed"] is True
 
+def test_a_light_body_getting_in_is_a_bed_entry_at_once_though_its_breathing_is_unheard(
+        ) -> None:
+    """A light body on a firm mattress tilts it by only 0.3°, and its breathing is lost in a
+    noisy sensor's noise. But nothing else moves an empty bed by a fifth of a g and leaves it
+    tilted at all: that was getting in. A weaker shift of the load, with nobody breathing
+    after it, is still not."""
+    bed = Bed(400, noise_g=0.003, seed=3)
+    bed.tilt(100, 0.3, over_s=6, peak_g=0.2)
+    events, detector, _ = bed.run()
+    assert [e.type for e in events] == ["bed_entry"]
+    assert abs(events[0].onset_s - 100.0) <= 2.0
+    assert detector.summary()["in_bed"] is True
+
+    bed = Bed(400, noise_g=0.003, seed=3)
+    bed.tilt(100, 0.3, over_s=6, peak_g=0.05)
+    events, detector, _ = bed.run()
+    assert events == [] and detector.summary()["in_bed"] is False
+
+
+def test_getting_in_found_late_by_the_breathing_is_the_big_movement_not_a_fidget_after_it(
+        ) -> None:
+    """Getting in (0.4°, too little to tell at once) is dropped while no breathing is heard;
+    a leg fidgets a minute later. Once the breathing is heard, the bed entry is getting in,
+    not the later, smaller movement."""
+    bed = Bed(600, noise_g=0.0003, seed=4)
+    bed.tilt(100, 0.4, over_s=6, peak_g=0.06)
+    bed.limb(160, 2.0, 0.02)
+    bed.breathe(15, start_s=230)
+    events, detector, _ = bed.run()
+    assert [e.type for e in events] == ["bed_entry"]
+    assert abs(events[0].onset_s - 100.0) <= 2.0
+    assert detector.summary()["in_bed"] is True
+
+
 @pytest.mark.parametrize("entry_s", [45.0, 55.0])
 def test_getting_in_as_the_bed_is_found_empty_is_a_bed_entry_at_once(entry_s: float) -> None:
     """Someone gets in as the bed is found empty: before it is known (one absent vote so
