@@ -19,7 +19,10 @@ that a real bed or another simulator may well have and ours does not by default:
 - ``deep-breathing``: breathing that heaves the sensor by 1.5-4 mg and tilts it by 0.1-0.25°
   (the scenarios: at most 1.5 mg and 0.1°), as under a thin mattress or a heavy chest;
 - ``tilting-limbs``: a limb movement leaves the surface tilted by 0.03-0.2° (the leg's
-  weight moved; the scenarios' legs come back), as much as a partner turning over does.
+  weight moved; the scenarios' legs come back), as much as a partner turning over does;
+- ``light-sleeper``: a light body (45-70 kg) on a firm mattress, which getting in tilts by
+  0.3-1.2° before the body's weight scales it (the scenarios: 0.5-5°), and whose breathing a
+  noisy sensor hardly hears.
 
 Every stressed night is scored next to the same night (same seed) without the stress, so
 the table shows what the stress alone costs. Seeds start at 3000: held out like those of
@@ -56,6 +59,8 @@ STRESSES: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
                        {"breath_vertical_g": (0.0015, 0.004), "breath_tilt_deg": (0.1, 0.25)}),
     # Last, so the seeds of the stresses before it stay as they were.
     "tilting-limbs": (("plm", "restless"), {"limb_tilt_deg": (0.03, 0.2)}),
+    "light-sleeper": (("typical", "quiet", "noisy-room"),
+                      {"body_mass_kg": (45.0, 70.0), "bed_entry_tilt_deg": (0.3, 1.2)}),
 }
 
 
