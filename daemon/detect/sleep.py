@@ -18,7 +18,9 @@ in bed:
    keep waking them drifts off later, but a lone jerk in sleep soon after the transition
    must not pull the onset late. Sleep onset is
    put 2 min before the cluster's last jerk (sleep starts crowd the last minutes before sleep
-   and spill a little past it), and the transition closes once no jerk could extend it.
+   and spill a little past it), and the transition closes once no jerk could extend it. A
+   lone jerk counts for less: through the mattress a brief fidget can look like one, so the
+   onset is then also no sooner than 10 min into the stillness, as without jerks.
 3. Without jerks, onset is 10 min into the stillness (actigraphy's "ten immobile minutes"),
    and the first time in the night no sooner than 15 min after getting into bed. So someone
    who lies down and keeps still from the start is put 15 min after getting in, within 10 min
@@ -200,6 +202,9 @@ class SleepTracker:
         stillness: FALLBACK_QUIET_S unless given)."""
         if stay.last_jerk_s is not None:
             onset = max(stay.quiet_s, stay.last_jerk_s - ONSET_BEFORE_LAST_JERK_S)
+            if stay.first_jerk_s == stay.last_jerk_s:
+                # A lone jerk may be a fidget that looked like one through the mattress.
+                onset = max(onset, stay.quiet_s + FALLBACK_QUIET_S)
         else:
             onset = stay.quiet_s + (FALLBACK_QUIET_S if still_for_s is None else still_for_s)
             if stay.entry_s is not None:

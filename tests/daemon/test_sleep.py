@@ -40,7 +40,22 @@ def test_a_jerk_while_settling_in_is_no_sign_of_sleep_yet() -> None:
     tracker = in_bed_at()
     assert tracker.jerk(160.0)  # a minute in bed
     tracker.advance(160.0 + CHAIN_GAP_S)
-    assert tracker.first_onset_s == 95.0 + 5 * MIN
+    # A lone jerk: ten still minutes, as without one (and never under five minutes in bed).
+    assert tracker.first_onset_s == 100.0 + 10 * MIN
+
+
+@pytest.mark.parametrize(("jerks", "onset_s"), [((900.0,), 803.0 + 10 * MIN),
+                                                 ((900.0, 1000.0), 1000.0 - 2 * MIN)])
+def test_a_lone_jerk_puts_the_onset_no_sooner_than_ten_still_minutes(
+        jerks: tuple[float, ...], onset_s: float) -> None:
+    # Shifting about at 800 s, then a jerk 100 s later: through the mattress a brief fidget
+    # can look like a jerk, so a lone one is no sign of sleep before ten still minutes. Two
+    # sleep starts are a transition, and the onset is 2 min before the last.
+    tracker = in_bed_at()
+    tracker.movement("limb_movement", 800.0, 803.0)
+    assert all(tracker.jerk(t) for t in jerks)
+    tracker.advance(jerks[-1] + CHAIN_GAP_S)
+    assert tracker.first_onset_s == onset_s
 
 
 def test_jerks_after_the_transition_are_not_sleep_starts() -> None:
@@ -108,6 +123,7 @@ def test_a_periodic_series_that_starts_in_the_stillness_is_sleep_not_fidgeting()
 
 def test_limb_movements_and_turning_after_the_onset_do_not_delay_it() -> None:
     tracker = in_bed_at()
+    tracker.jerk(540.0)
     tracker.jerk(600.0)
     tracker.movement("limb_movement", 648.0, 650.0)
     tracker.movement("posture_change", 690.0, 700.0)  # after the provisional onset (480 s)
