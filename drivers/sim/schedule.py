@@ -381,7 +381,7 @@ class _Builder:
             j = int(np.searchsorted(track.lo_s, lo))
             before = track.states[j]
             if not before[2:].any():
-                continue  # out of bed (cannot happen: limbs are placed in bed)
+                continue  # nobody in bed: nothing to tilt
             shift = new_tilt(rng, before[:2], self.p.limb_tilt_deg, self.p.max_tilt_deg)
             shift -= before[:2]
             # The tilt stays moved through every posture after it, until the bed is empty.
