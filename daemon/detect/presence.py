@@ -28,7 +28,10 @@ tilts the mattress under the sensor by a degree or more. So:
   ordinary posture change. One that brings it back to within
   ``EXIT_MATCH_DEG`` (an empty mattress returns to its own tilt within a few hundredths of a
   degree) waits for the breathing after it: absent, or no still signal before the stream
-  ends, makes it a bed exit; breathing, a posture change. One that takes the tilt at least
+  ends, makes it a bed exit; breathing, a posture change. "Breathing" at a rate far from the
+  sleeper's (``STRANGE_RATE_SHARE``) counts as absent here: on a quiet chip, flicker noise in
+  the empty bed can look like a faint rhythm, and turning over does not change how fast
+  someone breathes. One that takes the tilt at least
   half way back (a foam mattress creeps the rest of the way over minutes), or any big
   movement when no empty bed's tilt is known (the stream began with someone in bed), needs
   two absent epochs to be an exit, and one breathing epoch makes it a posture change. A
@@ -84,6 +87,12 @@ NOISY_ABSENT_RATIO = 8.0
 EMPTY_MARGIN = 1.1
 EMPTY_PERCENTILE = 75.0
 EMPTY_KEPT = 15
+#: A movement that may have been getting out: "breathing" after it at a rate this far (as a
+#: share) from the sleeper's before it is not theirs (flicker noise on a quiet chip can look
+#: like a rhythm; turning over does not change how fast someone breathes).
+STRANGE_RATE_SHARE = 0.3
+#: The sleeper's breathing: the rates of this many latest breathing epochs in bed.
+IN_BED_KEPT = 6
 ENTRY_TILT_DEG = 0.5
 #: ... or this much for a strong movement: in an empty bed nothing but someone getting in
 #: moves it by a tenth of a g and tilts it at all (a light body on a firm mattress tilts it
@@ -148,8 +157,10 @@ class Presence:
         #: Epochs in a row, while nobody is known to be in bed, whose slow swing stood above
         #: the sensor's noise without being clear breathing.
         self._above_noise = 0
-        #: Swing ratios of the latest epochs that heard nobody in bed.
+        #: Swing ratios of the latest epochs that heard nobody in bed, and the breathing rates
+        #: of the latest that heard the sleeper.
         self._empty_ratios: deque[float] = deque(maxlen=EMPTY_KEPT)
+        self._in_bed_rates: deque[float] = deque(maxlen=IN_BED_KEPT)
         #: Stays in bed beginning ("in") or ending ("out"): (change, time, bed entry onset or
         #: None), for the sleep tracker to read.
         self.changes: list[tuple[str, float, float | None]] = []
@@ -276,7 +287,9 @@ class Presence:
             self.empty_gravity_g = still_gravity_g
         if self.in_bed is not True and vote == -1 and not self._waiting:
             self._empty_ratios.append(breath.swing_ratio)
-        events = self._decide(t_s, vote)
+        if self.in_bed is True and vote == 1 and not self._waiting and breath.rate_bpm:
+            self._in_bed_rates.append(breath.rate_bpm)
+        events = self._decide(t_s, vote, self._strange_rate(breath))
         if self.in_bed is False and not self._waiting:
             if vote:
                 self._breathing_epochs = self._breathing_epochs + 1 if vote == 1 else 0
@@ -313,13 +326,15 @@ class Presence:
         followed it (one vote is enough now). If it is still not known whether anyone was
         in bed, the movements are reported as they were classified."""
         vote = self._vote(breath_after) if breath_after is not None else 0
+        strange = breath_after is not None and self._strange_rate(breath_after)
         out: list[Event] = []
         for w in self._waiting:
-            if vote == -1 and w.if_absent is not None:
+            w_vote = -1 if strange and w.if_absent == "bed_exit" else vote
+            if w_vote == -1 and w.if_absent is not None:
                 out.append(self._apply(w.if_absent, w))
-            elif vote == 1 and w.if_breathing is not None:
+            elif w_vote == 1 and w.if_breathing is not None:
                 out.append(self._apply(w.if_breathing, w))
-            elif vote == 0 and w.exit_if_unsure:
+            elif w_vote == 0 and w.exit_if_unsure:
                 out.append(self._apply("bed_exit", w))
             elif self.in_bed is not False and w.if_breathing == w.event.type:
                 # Never decided: reported as it was classified, unless the bed is empty.
@@ -327,18 +342,27 @@ class Presence:
         self._waiting = []
         return out
 
-    def _decide(self, t_s: float, vote: int) -> list[Event]:
+    def _strange_rate(self, breath: Breath) -> bool:
+        """Is this "breathing" at a rate far from the sleeper's (see STRANGE_RATE_SHARE)?"""
+        if not self._in_bed_rates or not breath.rate_bpm:
+            return False
+        usual = float(np.median(self._in_bed_rates))
+        return abs(breath.rate_bpm - usual) > STRANGE_RATE_SHARE * usual
+
+    def _decide(self, t_s: float, vote: int, strange: bool = False) -> list[Event]:
         out: list[Event] = []
         keep: list[_Waiting] = []
         for w in self._waiting:
             kind: str | None = w.event.type
             decided = False
+            # Breathing at a rate not the sleeper's after getting out is not theirs.
+            w_vote = -1 if strange and w.if_absent == "bed_exit" else vote
             if w.event.type != "posture_change":
                 decided = self.in_bed is not None
                 kind = w.event.type if self.in_bed else None
-            elif vote == 1:
+            elif w_vote == 1:
                 decided, kind = True, w.if_breathing
-            elif vote == -1:
+            elif w_vote == -1:
                 w.absent_votes += 1
                 if w.if_absent is None or w.absent_votes >= w.absent_needed:
                     decided, kind = True, w.if_absent

@@ -183,6 +183,22 @@ def test_a_light_body_getting_out_just_before_the_end_is_a_bed_exit() -> None:
     assert abs(events[1].onset_s - 420.0) <= 2.0
     assert detector.summary()["in_bed"] is False
 
+@pytest.mark.parametrize(("bpm_after", "second"), [(26.0, "bed_exit"), (12.0, "posture_change")])
+def test_a_rhythm_after_getting_out_at_another_rate_than_the_sleepers_is_not_them(
+        bpm_after: float, second: str) -> None:
+    """Back to the empty bed's tilt, and then a faint rhythm: at the sleeper's rate it is them
+    (they turned over onto the spot), at a rate far from it it is not (flicker noise on a
+    quiet chip can look like one), and they got out."""
+    bed = Bed(700, noise_g=0.0003, seed=3)
+    bed.breathe(12, start_s=70, end_s=500)
+    bed.tilt(60, 2.0, over_s=6, peak_g=0.3)
+    bed.tilt(500, -2.0, over_s=5, peak_g=0.3)
+    bed.breathe(bpm_after, tilt_g=0.0004, start_s=506)
+    events, _, _ = bed.run()
+    assert [e.type for e in events] == ["bed_entry", second]
+    assert abs(events[1].onset_s - 500.0) <= 2.0
+
+
 def test_turning_over_that_tilts_away_from_the_empty_bed_is_not_an_exit() -> None:
     bed = Bed(420, noise_g=0.0003, seed=4)
     bed.breathe(15, start_s=70, end_s=420)
