@@ -14,7 +14,10 @@ tilts the mattress under the sensor by a degree or more. So:
   still signal after it votes.
 - At the start nobody knows: two breathing epochs in a row say "in bed" (since the start),
   two absent ones say "empty"; three minutes of a swing above the sensor's noise with no
-  absent epoch also say "in bed" (a faint breather on a noisy sensor).
+  absent epoch also say "in bed" (a faint breather on a noisy sensor). A big movement in
+  that time that tilts the bed as getting in does, after which the swing is ``SWELL`` times
+  what it was just before, was getting in (on a quiet chip, flicker noise in the empty bed
+  may never say absent).
 - After that only a big movement (one classed as a posture change) can change the state, so a
   quiet sleeper never "leaves" the bed. From empty, it is a bed entry at once if it left the
   surface tilted away from the empty bed's tilt by ``ENTRY_TILT_DEG`` (the tilt before it,
@@ -93,6 +96,10 @@ EMPTY_KEPT = 15
 STRANGE_RATE_SHARE = 0.3
 #: The sleeper's breathing: the rates of this many latest breathing epochs in bed.
 IN_BED_KEPT = 6
+#: While nobody knows yet whether the bed is empty (flicker noise on a quiet chip swings with
+#: too much rhythm to say absent), a big movement that tilts the bed as getting in does, and
+#: after which the swing is this many times what it was before, was getting in.
+SWELL = 20.0
 ENTRY_TILT_DEG = 0.5
 #: ... or this much for a strong movement: in an empty bed nothing but someone getting in
 #: moves it by a tenth of a g and tilts it at all (a light body on a firm mattress tilts it
@@ -134,6 +141,8 @@ class _Waiting:
     absent_needed: int = 2
     #: At the end of the stream with no evidence either way: take it as a bed exit.
     exit_if_unsure: bool = False
+    #: Breathing that swings at least this much after it makes it a bed entry (see SWELL).
+    entry_swing_ratio: float = math.inf
 
 
 class Presence:
@@ -224,8 +233,11 @@ class Presence:
                 breath_before is not None and self._vote(breath_before) == -1)
             became = "bed_entry" if empty_before else "posture_change"
             waiting = _Waiting(event, became, None, after_g, before_g)
-            if empty_before and _entered(event, angle_deg(before_g, after_g)):
+            entered = _entered(event, angle_deg(before_g, after_g))
+            if empty_before and entered:
                 return [self._apply("bed_entry", waiting)]
+            if entered and breath_before is not None and breath_before.swing_ratio > 0:
+                waiting.entry_swing_ratio = SWELL * breath_before.swing_ratio
             self._waiting.append(waiting)
             return []
         if self.in_bed is False:
@@ -289,7 +301,7 @@ class Presence:
             self._empty_ratios.append(breath.swing_ratio)
         if self.in_bed is True and vote == 1 and not self._waiting and breath.rate_bpm:
             self._in_bed_rates.append(breath.rate_bpm)
-        events = self._decide(t_s, vote, self._strange_rate(breath))
+        events = self._decide(t_s, vote, self._strange_rate(breath), breath.swing_ratio)
         if self.in_bed is False and not self._waiting:
             if vote:
                 self._breathing_epochs = self._breathing_epochs + 1 if vote == 1 else 0
@@ -349,7 +361,8 @@ class Presence:
         usual = float(np.median(self._in_bed_rates))
         return abs(breath.rate_bpm - usual) > STRANGE_RATE_SHARE * usual
 
-    def _decide(self, t_s: float, vote: int, strange: bool = False) -> list[Event]:
+    def _decide(self, t_s: float, vote: int, strange: bool = False,
+                swing_ratio: float = math.nan) -> list[Event]:
         out: list[Event] = []
         keep: list[_Waiting] = []
         for w in self._waiting:
@@ -362,6 +375,8 @@ class Presence:
                 kind = w.event.type if self.in_bed else None
             elif w_vote == 1:
                 decided, kind = True, w.if_breathing
+                if swing_ratio >= w.entry_swing_ratio:
+                    kind = "bed_entry"
             elif w_vote == -1:
                 w.absent_votes += 1
                 if w.if_absent is None or w.absent_votes >= w.absent_needed:

@@ -269,6 +269,21 @@ def test_getting_in_found_late_by_the_breathing_is_the_big_movement_not_a_fidget
     assert detector.summary()["in_bed"] is True
 
 
+def test_getting_in_before_the_empty_bed_is_known_is_found_by_the_breathing_it_brings() -> None:
+    """The empty bed swings with a faint, wandering rhythm (what flicker noise on a quiet
+    chip can look like): never flat enough to say absent, never regular enough to say
+    breathing. Then a big movement tilts the bed as getting in does, and the swing after it
+    is hundreds of times what it was: that was getting in, not someone there all along."""
+    bed = Bed(300, noise_g=0.0003, seed=2)
+    bed.breathe(8, tilt_g=0.00006, end_s=62, irregular=0.8)
+    bed.tilt(62, 1.5, over_s=6, peak_g=0.3)
+    bed.breathe(15, tilt_g=0.002, start_s=68)
+    events, detector, _ = bed.run()
+    assert [e.type for e in events] == ["bed_entry"]
+    assert abs(events[0].onset_s - 62.0) <= 2.0
+    assert detector.summary()["bed_entry_s"] == pytest.approx(62.0, abs=2.0)
+
+
 @pytest.mark.parametrize("entry_s", [45.0, 55.0])
 def test_getting_in_as_the_bed_is_found_empty_is_a_bed_entry_at_once(entry_s: float) -> None:
     """Someone gets in as the bed is found empty: before it is known (one absent vote so
