@@ -57,7 +57,7 @@ STRESSES: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "slow-breathing": (("plm", "typical", "quiet"), {"breath_rate_bpm": (6.0, 10.0)}),
     "deep-breathing": (("plm", "typical", "quiet"),
                        {"breath_vertical_g": (0.0015, 0.004), "breath_tilt_deg": (0.1, 0.25)}),
-    # Last, so the seeds of the stresses before it stay as they were.
+    # Added last, so the seeds of the stresses before them stay as they were.
     "tilting-limbs": (("plm", "restless"), {"limb_tilt_deg": (0.03, 0.2)}),
     "light-sleeper": (("typical", "quiet", "noisy-room"),
                       {"body_mass_kg": (45.0, 70.0), "bed_entry_tilt_deg": (0.3, 1.2)}),
