@@ -193,13 +193,12 @@ class Night:
         """A limb movement through the PLM series: reported with any held one that its series
         takes in; a tentative one not (yet) in a series is held instead."""
         series, members = self.plm.add(event.onset_s, event.offset_s)
+        taken = [replace(e, series=series) for t, e in sorted(self._held.items()) if t in members]
         run = self.plm.run_onsets
+        self._held = {t: e for t, e in self._held.items() if t in run}
         if tentative and series is None:
-            self._held = {t: e for t, e in self._held.items() if t in run}
             self._held[event.onset_s] = event
             return []
-        taken = [replace(e, series=series) for t, e in sorted(self._held.items()) if t in members]
-        self._held = {t: e for t, e in self._held.items() if t in run}
         if len(members) > 1:  # a series has just formed
             self.sleep.series(members[0], event.offset_s)
         for onset_s in members:

@@ -213,12 +213,11 @@ class Presence:
             if self.in_bed is None:
                 self._waiting.append(_Waiting(event, event.type, None))
             elif self.in_bed is False:
-                empty_g = self.empty_gravity_g if self.empty_gravity_g is not None else before_g
-                if event.type == "limb_movement" and _entered(event, angle_deg(empty_g, after_g),
-                                                              strong_only=True):
-                    # Getting in too lightly to tilt the bed as turning over does.
-                    self.empty_gravity_g = empty_g
-                    return [self._enter(event)]
+                # Getting in too lightly to tilt the bed as turning over does.
+                entry = self._entry_from_empty(event, before_g, after_g, strong_only=True) \
+                    if event.type == "limb_movement" else None
+                if entry is not None:
+                    return [entry]
                 self._drop(event, before_g)
             elif self._light_exit(before_g, after_g):
                 # Waits as a big movement would (only the still signal after it votes).
@@ -241,11 +240,9 @@ class Presence:
             self._waiting.append(waiting)
             return []
         if self.in_bed is False:
-            # The bed was empty just before, should its still tilt not be known yet.
-            empty_g = self.empty_gravity_g if self.empty_gravity_g is not None else before_g
-            if _entered(event, angle_deg(empty_g, after_g)):
-                self.empty_gravity_g = empty_g
-                return [self._enter(event)]
+            entry = self._entry_from_empty(event, before_g, after_g)
+            if entry is not None:
+                return [entry]
             self._waiting.append(_Waiting(event, "bed_entry", None, after_g, before_g))
             return []
         back = angle_deg(self.empty_gravity_g, after_g)
@@ -341,7 +338,7 @@ class Presence:
         strange = breath_after is not None and self._strange_rate(breath_after)
         out: list[Event] = []
         for w in self._waiting:
-            w_vote = -1 if strange and w.if_absent == "bed_exit" else vote
+            w_vote = _exit_vote(w, vote, strange)
             if w_vote == -1 and w.if_absent is not None:
                 out.append(self._apply(w.if_absent, w))
             elif w_vote == 1 and w.if_breathing is not None:
@@ -368,8 +365,7 @@ class Presence:
         for w in self._waiting:
             kind: str | None = w.event.type
             decided = False
-            # Breathing at a rate not the sleeper's after getting out is not theirs.
-            w_vote = -1 if strange and w.if_absent == "bed_exit" else vote
+            w_vote = _exit_vote(w, vote, strange)
             if w.event.type != "posture_change":
                 decided = self.in_bed is not None
                 kind = w.event.type if self.in_bed else None
@@ -399,6 +395,17 @@ class Presence:
                 self._drop(w.event, w.gravity_before_g)
         self._waiting = keep
         return out
+
+    def _entry_from_empty(self, event: Event, before_g: F64 | None, after_g: F64 | None,
+                          strong_only: bool = False) -> Event | None:
+        """The bed entry, if a movement in the empty bed left it tilted as getting in does
+        (see ``_entered``)."""
+        # The bed was empty just before, should its still tilt not be known yet.
+        empty_g = self.empty_gravity_g if self.empty_gravity_g is not None else before_g
+        if not _entered(event, angle_deg(empty_g, after_g), strong_only):
+            return None
+        self.empty_gravity_g = empty_g
+        return self._enter(event)
 
     def _drop(self, event: Event, before_g: F64 | None) -> None:
         """A movement dropped in the empty bed, kept should it turn out to be the entry. A
@@ -446,6 +453,12 @@ class Presence:
             self.empty_gravity_g = after_g
         self.changes.append(("out", event.onset_s, None))
         return replace(event, type="bed_exit")
+
+
+def _exit_vote(w: _Waiting, vote: int, strange: bool) -> int:
+    """The vote on a waiting movement: breathing at a rate not the sleeper's (``strange``)
+    after what may have been getting out is not theirs."""
+    return -1 if strange and w.if_absent == "bed_exit" else vote
 
 
 def _entered(event: Event, tilt_deg: float | None, strong_only: bool = False) -> bool:
