@@ -8,7 +8,7 @@ sensor's axes by the mounting rotation:
   (smoothly, over the movement) when the sleeper gets in, turns over or gets up;
 - breathing while in bed: a tilt modulation of a few hundredths of a degree plus a vertical
   acceleration of about a milligram, 12-20 breaths/min, non-sinusoidal, rate and depth
-  drifting slowly;
+  drifting slowly, less regular and with sighs while awake;
 - the ballistocardiogram while in bed: each heartbeat (50-70 bpm, respiratory sinus
   arrhythmia, beat-to-beat jitter) rings the bed at 5-10 Hz for ~0.3 s at 0.3-1 mg;
 - labelled movements: hypnic jerks, limb movements (isolated and periodic series), posture
@@ -173,16 +173,19 @@ class SimulatedNight:
         self._motion_hi_s = np.array([m.support_hi_s for m in self._motions])
         self._gap_lo_s = np.array([g[0] for g in sched.gaps_s])
         self._gap_hi_s = np.array([g[1] for g in sched.gaps_s])
-        self.rhythms = self._rhythms(sched.sleeper, 4)
+        # The partner is taken to be asleep throughout: their breathing stays regular.
+        self.rhythms = self._rhythms(sched.sleeper, 4, sched.sleep_intervals)
         self.partner_rhythms = (self._rhythms(sched.partner, 24)
                                 if sched.partner is not None else None)
         self._cache: dict[int, tuple[F64, F64]] = {}
 
-    def _rhythms(self, track: Track, key: int) -> Rhythms:
+    def _rhythms(self, track: Track, key: int,
+                 sleep_intervals: list[tuple[float, float]] | None = None) -> Rhythms:
         span = track.span_s or (0.0, 0.0)
         lo = max(span[0], self.start_s - 2.0)
         hi = min(span[1], self.end_s + 1.0)
-        return Rhythms(self.seed, key, self.params, lo, hi, self.start_s, self.true_rate_hz)
+        return Rhythms(self.seed, key, self.params, lo, hi, self.start_s, self.true_rate_hz,
+                       sleep_intervals)
 
     # --- public -------------------------------------------------------------------------
 

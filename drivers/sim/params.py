@@ -11,7 +11,12 @@ Sources, loosely:
   100 Hz output rate, i.e. roughly 300-400 ug/sqrt(Hz)); the output-rate error is the project's
   measured allowance for cheap MEMS oscillators (a few percent).
 - breathing and heart: textbook adult resting values during sleep (12-20 breaths/min, 50-70
-  bpm); respiratory sinus arrhythmia of a few bpm.
+  bpm); respiratory sinus arrhythmia of a few bpm. Awake, breathing is less regular than in
+  sleep: breath length and depth vary more from breath to breath, with a sigh every few
+  minutes; it grows regular through stage N1 and is steady by stable N2, a few minutes after
+  sleep onset (Douglas et al., Thorax 1982; Trinder et al., J Appl Physiol 1992; resting
+  sigh rates of several an hour, Bell & Haouzi). How much more irregular varies a lot from
+  one person to the next, down to hardly at all, so the ranges start near the sleep values.
 - ballistocardiogram: bed-based BCG studies report beat responses dominated by 5-10 Hz
   components lasting a few hundred milliseconds, and sub-mg amplitudes under a mattress.
 - hypnic jerks (sleep starts, ICSD-3): brief generalised or partial muscle bursts at the
@@ -138,6 +143,17 @@ class NightParams:
     #: 2nd and 3rd harmonic weights: inhaling is quicker than exhaling.
     breath_h2: Range = (0.08, 0.18)
     breath_h3: Range = (0.02, 0.05)
+    #: Awake in bed, the rate swings breath to breath by up to this much more (bpm, periods
+    #: of 8-40 s) and the depth by this share more (periods of 8-30 s) ...
+    wake_breath_rate_jitter_bpm: Range = (0.3, 3.0)
+    wake_breath_depth_jitter: Range = (0.0, 0.35)
+    #: ... with sighs: single breaths deeper by ``sigh_depth`` (1: twice as deep).
+    wake_sighs_per_h: Range = (0.0, 12.0)
+    sigh_depth: Range = (0.6, 2.0)
+    #: Breathing settles over this long from sleep onset (N1 into N2).
+    breathing_settles_s: Range = (60.0, 420.0)
+    #: 0: awake breathing is as regular as asleep (as before the above was modelled).
+    wake_breathing_scale: float = 1.0
 
     # --- heartbeat (ballistocardiogram) --------------------------------------------------
     heart_rate_bpm: Range = (50.0, 70.0)

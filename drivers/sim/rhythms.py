@@ -20,9 +20,12 @@ from numpy.typing import NDArray
 
 from hypnic.drivers.sim.params import NightParams
 from hypnic.drivers.sim.shapes import (
+    CALM,
     Breathing,
     Heart,
     SlowSines,
+    WakeBreathing,
+    Wakefulness,
     beat_kernel,
     beat_kernel_norm,
 )
@@ -37,6 +40,11 @@ FAST_PERIODS_S = (15.0, 60.0)
 _BEAT_SUPPORT_FACTOR = 1.4
 #: The respiration and heart-rate labels are the mean rate over this window, centred.
 RATE_WINDOW_S = 10.0
+#: Awake breathing's extra swings of rate and of depth: periods of a few breaths.
+WAKE_RATE_PERIODS_S = (8.0, 40.0)
+WAKE_DEPTH_PERIODS_S = (8.0, 30.0)
+#: A sigh deepens about one breath: a bump of this width (sigma) in depth.
+SIGH_WIDTH_S = 1.5
 
 
 def _joined(a: SlowSines, b: SlowSines) -> SlowSines:
@@ -44,16 +52,45 @@ def _joined(a: SlowSines, b: SlowSines) -> SlowSines:
                      np.concatenate([a.phase, b.phase]))
 
 
+def _wake_breathing(seed: int, key: int, p: NightParams,
+                    sleep_intervals: list[tuple[float, float]], t_lo_s: float,
+                    t_hi_s: float) -> WakeBreathing:
+    """Awake breathing's irregularity for one person (see ``params``)."""
+    rng = np.random.default_rng([seed, key, 2])
+    scale = p.wake_breathing_scale
+    n = len(sleep_intervals)
+    wakefulness = Wakefulness(np.array([a for a, _ in sleep_intervals], dtype=np.float64),
+                              np.array([b for _, b in sleep_intervals], dtype=np.float64),
+                              rng.uniform(*p.breathing_settles_s, size=n))
+    # A phase swing of A radians at f Hz swings the rate by A f Hz: rate swings that add up
+    # to the drawn one, each turned into its sine's phase amplitude.
+    rate_hz = scale * float(rng.uniform(*p.wake_breath_rate_jitter_bpm)) / 60.0
+    rates = SlowSines.draw(rng, rate_hz, WAKE_RATE_PERIODS_S)
+    phase = SlowSines(rates.amp / rates.freq_hz, rates.freq_hz, rates.phase)
+    depth = SlowSines.draw(rng, scale * float(rng.uniform(*p.wake_breath_depth_jitter)),
+                           WAKE_DEPTH_PERIODS_S)
+    span_h = max(0.0, t_hi_s - t_lo_s) / 3600.0
+    count = int(rng.poisson(scale * float(rng.uniform(*p.wake_sighs_per_h)) * span_h))
+    sigh_s = np.sort(rng.uniform(t_lo_s, max(t_lo_s, t_hi_s), size=count))
+    sigh_depth = rng.uniform(*p.sigh_depth, size=count)
+    awake = wakefulness.value(sigh_s) > 0.5
+    return WakeBreathing(wakefulness, phase, depth, sigh_s[awake], sigh_depth[awake],
+                         SIGH_WIDTH_S)
+
+
 class Rhythms:
     """Breathing and heartbeat of one person, drawn from the streams ``(seed, key)`` and
     ``(seed, key + 1)``; beats are kept for ``[t_lo_s, t_hi_s]``.
 
     ``start_s`` and ``rate_hz`` place sample index 0, so ``heartbeats`` can add each beat's
-    ringing into a run of samples by index.
+    ringing into a run of samples by index. With ``sleep_intervals`` the breathing is less
+    regular while awake (drawn from ``(seed, key, 2)``); without, it is as in sleep
+    throughout.
     """
 
     def __init__(self, seed: int, key: int, p: NightParams, t_lo_s: float, t_hi_s: float,
-                 start_s: float, rate_hz: float) -> None:
+                 start_s: float, rate_hz: float,
+                 sleep_intervals: list[tuple[float, float]] | None = None) -> None:
         self.start_s = start_s
         self.rate_hz = rate_hz
         rng = np.random.default_rng([seed, key])
@@ -72,6 +109,8 @@ class Rhythms:
                                        SLOW_PERIODS_S),
             h2=float(rng.uniform(*p.breath_h2)),
             h3=float(rng.uniform(*p.breath_h3)),
+            wake=(CALM if sleep_intervals is None
+                  else _wake_breathing(seed, key, p, sleep_intervals, t_lo_s, t_hi_s)),
         )
         lo_bpm, hi_bpm = p.heart_rate_bpm
         rsa = float(rng.uniform(*p.heart_rsa_bpm))

@@ -49,14 +49,89 @@ class SlowSines:
         return np.asarray((scale * (np.cos(self.phase) - np.cos(arg))).sum(axis=1),
                           dtype=np.float64)
 
+    def derivative(self, t_s: F64) -> F64:
+        arg = TWO_PI * self.freq_hz * t_s[:, None] + self.phase
+        scale = self.amp * TWO_PI * self.freq_hz
+        return np.asarray((scale * np.cos(arg)).sum(axis=1), dtype=np.float64)
+
+
+NO_SINES = SlowSines(np.zeros(0), np.ones(0), np.zeros(0))
+
+
+@dataclass(frozen=True)
+class Wakefulness:
+    """How awake someone is: 1 awake, 0 asleep. Awake until each sleep interval starts, then
+    settling into sleep over that interval's ``settle_s`` (a smooth step: breathing grows
+    regular through stage N1 into N2), and awake again at once when it ends."""
+
+    starts_s: F64
+    ends_s: F64
+    settle_s: F64
+
+    def value(self, t_s: F64) -> F64:
+        awake = np.ones(len(t_s))
+        # A handful of intervals a night: the loop is over them, not over samples.
+        for a, b, settle in zip(self.starts_s, self.ends_s, self.settle_s, strict=True):
+            x = np.clip((t_s - a) / settle, 0.0, 1.0)
+            awake -= np.where(t_s < b, x * x * (3.0 - 2.0 * x), 0.0)
+        return awake
+
+
+ALWAYS_ASLEEP = Wakefulness(np.array([-np.inf]), np.array([np.inf]), np.array([1.0]))
+
+
+@dataclass(frozen=True)
+class WakeBreathing:
+    """What awake breathing has that sleeping breathing lacks, scaled by ``wakefulness``:
+    a breath-to-breath swing of the phase (``phase``, radians, periods of a few breaths),
+    a faster swing of depth (``depth``, relative), and sighs: single breaths deeper by
+    ``sigh_depth`` at ``sigh_s``."""
+
+    wakefulness: Wakefulness
+    phase: SlowSines
+    depth: SlowSines
+    sigh_s: F64
+    sigh_depth: F64
+    sigh_width_s: float
+
+    def extra_phase(self, t_s: F64) -> F64:
+        if not len(self.phase.amp):
+            return np.zeros(len(t_s))
+        return np.asarray(self.wakefulness.value(t_s) * self.phase.value(t_s))
+
+    def extra_rate_hz(self, t_s: F64) -> F64:
+        if not len(self.phase.amp):
+            return np.zeros(len(t_s))
+        # The wakefulness changes over minutes: its own slope adds next to nothing.
+        return np.asarray(self.wakefulness.value(t_s) * self.phase.derivative(t_s) / TWO_PI)
+
+    def extra_depth(self, t_s: F64) -> tuple[F64, F64]:
+        """What being awake adds to the depth of (displacement, acceleration). A sigh draws
+        in two or three breaths' air over an inhale that lengthens about as the square root
+        of its depth, so it tilts the mattress further while its acceleration hardly grows."""
+        swing = (self.wakefulness.value(t_s) * self.depth.value(t_s) if len(self.depth.amp)
+                 else np.zeros(len(t_s)))
+        sighs = np.zeros(len(t_s))
+        if len(self.sigh_s) and len(t_s):
+            reach = 4.0 * self.sigh_width_s
+            lo = int(np.searchsorted(self.sigh_s, t_s[0] - reach))
+            hi = int(np.searchsorted(self.sigh_s, t_s[-1] + reach))
+            for at, depth in zip(self.sigh_s[lo:hi], self.sigh_depth[lo:hi], strict=True):
+                sighs += depth * np.exp(-0.5 * ((t_s - at) / self.sigh_width_s) ** 2)
+        return np.asarray(swing + sighs), np.asarray(swing)
+
+
+CALM = WakeBreathing(ALWAYS_ASLEEP, NO_SINES, NO_SINES, np.zeros(0), np.zeros(0), 1.0)
+
 
 @dataclass(frozen=True)
 class Breathing:
     """The breathing rhythm: phase, a non-sinusoidal shape, and a slowly varying depth.
 
     The rate is ``base_hz + rate_swing(t)``, so the phase is the analytic integral
-    ``2 pi (base_hz t + integral of rate_swing)``. The shape adds 2nd and 3rd harmonics with
-    positive weights, which makes the rise (inhale) quicker than the fall (exhale).
+    ``2 pi (base_hz t + integral of rate_swing)``, plus what being awake adds (``wake``). The
+    shape adds 2nd and 3rd harmonics with positive weights, which makes the rise (inhale)
+    quicker than the fall (exhale).
     """
 
     base_hz: float
@@ -66,21 +141,23 @@ class Breathing:
     h3: float
     norm_disp: float
     norm_acc: float
+    wake: WakeBreathing = CALM
 
     @staticmethod
     def create(base_hz: float, rate_swing: SlowSines, depth_swing: SlowSines, h2: float,
-               h3: float) -> Breathing:
+               h3: float, wake: WakeBreathing = CALM) -> Breathing:
         grid = np.linspace(0.0, TWO_PI, 2001)
         disp = np.sin(grid) + h2 * np.sin(2 * grid) + h3 * np.sin(3 * grid)
         acc = np.sin(grid) + 4 * h2 * np.sin(2 * grid) + 9 * h3 * np.sin(3 * grid)
         return Breathing(base_hz, rate_swing, depth_swing, h2, h3,
-                         float(np.abs(disp).max()), float(np.abs(acc).max()))
+                         float(np.abs(disp).max()), float(np.abs(acc).max()), wake)
 
     def phase(self, t_s: F64) -> F64:
-        return TWO_PI * (self.base_hz * t_s + self.rate_swing.integral(t_s))
+        return (TWO_PI * (self.base_hz * t_s + self.rate_swing.integral(t_s))
+                + self.wake.extra_phase(t_s))
 
     def rate_hz(self, t_s: F64) -> F64:
-        return self.base_hz + self.rate_swing.value(t_s)
+        return self.base_hz + self.rate_swing.value(t_s) + self.wake.extra_rate_hz(t_s)
 
     def waveforms(self, t_s: F64) -> tuple[F64, F64, F64]:
         """(displacement-shaped, acceleration-shaped, phase), each peaking near +-1 x depth.
@@ -90,11 +167,13 @@ class Breathing:
         """
         phi = self.phase(t_s)
         depth = 1.0 + self.depth_swing.value(t_s)
+        awake_disp, awake_acc = self.wake.extra_depth(t_s)
         s1 = np.sin(phi)
         s2 = np.sin(2.0 * phi)
         s3 = np.sin(3.0 * phi)
-        disp = (s1 + self.h2 * s2 + self.h3 * s3) * (depth / self.norm_disp)
-        acc = (s1 + (4.0 * self.h2) * s2 + (9.0 * self.h3) * s3) * (-depth / self.norm_acc)
+        disp = (s1 + self.h2 * s2 + self.h3 * s3) * ((depth + awake_disp) / self.norm_disp)
+        acc = (s1 + (4.0 * self.h2) * s2 + (9.0 * self.h3) * s3) * (
+            -(depth + awake_acc) / self.norm_acc)
         return disp, acc, phi
 
 

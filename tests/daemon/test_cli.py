@@ -67,9 +67,11 @@ def test_replay_gives_the_detectors_events(recordings: dict[str, Path], night: S
     for row, event in zip(events, expected, strict=True):
         assert {"type", "onset", "offset", "peak_g", "intensity"} <= row.keys()
         assert row["type"] == event.type
-        # CSV keeps 6 decimals of t and g, so times agree to well under a millisecond.
+        # CSV keeps 6 decimals of t and g, so onsets agree to well under a millisecond. An
+        # offset is where a fading tail last crosses a threshold: where the tail lingers
+        # near it, a microgram of rounding moves it by a few samples.
         assert row["onset"] == pytest.approx(event.onset_s, abs=1e-3)
-        assert row["offset"] == pytest.approx(event.offset_s, abs=1e-3)
+        assert row["offset"] == pytest.approx(event.offset_s, abs=0.05)
         assert row["peak_g"] == pytest.approx(event.peak_g, rel=0.05)
 
 

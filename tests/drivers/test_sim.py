@@ -457,3 +457,51 @@ def test_limb_movements_can_leave_the_load_shifted() -> None:
     assert all(0.09 < t < 0.11 for t in moved)
     # Only the tilt moves: the same night's other postures and labels are as they were.
     assert short_night(4, params=quiet).truth == short_night(4, params=shifting).truth
+
+
+# --- breathing awake and asleep -----------------------------------------------------------
+
+
+def _rate_spread_bpm(night: SimulatedNight, lo_s: float, hi_s: float) -> float:
+    """How much the breathing rate wanders breath to breath: its spread around a 2 min mean."""
+    t = np.arange(lo_s, hi_s, 0.5)
+    rate = night.rhythms.breathing.rate_hz(t) * 60.0
+    smooth = np.convolve(rate, np.ones(240) / 240, mode="same")
+    return float(np.std((rate - smooth)[240:-240]))
+
+
+def test_awake_breathing_is_less_regular_than_asleep() -> None:
+    params = NightParams(wake_breath_rate_jitter_bpm=(2.0, 2.0),
+                         breathing_settles_s=(120.0, 120.0))
+    night = short_night(5, params=params, duration_s=5400.0)
+    entry = next(e for e in night.truth if e.type == "bed_entry")
+    onset = night.sleep_onset_s
+    awake = _rate_spread_bpm(night, entry.offset_s, onset)
+    asleep = _rate_spread_bpm(night, onset + 300.0, onset + 1500.0)
+    assert awake > 2.5 * asleep
+    # The labels follow it: the labelled rate is the breathing's own.
+    calm = short_night(5, params=NightParams(**{**params.__dict__, "wake_breathing_scale": 0.0}),
+                       duration_s=5400.0)
+    assert _rate_spread_bpm(calm, entry.offset_s, onset) == pytest.approx(asleep, rel=0.5)
+    t = np.array([onset - 600.0, onset + 900.0])
+    labelled, calm_labelled = night.rhythms.respiration_bpm(t), calm.rhythms.respiration_bpm(t)
+    assert labelled[0] != pytest.approx(calm_labelled[0], abs=0.01)
+    assert labelled[1] == pytest.approx(calm_labelled[1], abs=1e-6)
+
+
+def test_a_sigh_tilts_the_bed_further_without_a_sharper_push() -> None:
+    base = {**QUIET.__dict__, "wake_breath_rate_jitter_bpm": (0.0, 0.0), "wake_breath_depth_jitter": (0.0, 0.0),
+            "sigh_depth": (1.5, 1.5)}
+    night = short_night(3, params=NightParams(**{**base, "wake_sighs_per_h": (60.0, 60.0)}),
+                        duration_s=3600.0)
+    sighs = night.rhythms.breathing.wake.sigh_s
+    entry = next(e for e in night.truth if e.type == "bed_entry")
+    alone = [float(s) for s in sighs if entry.offset_s + 30.0 < s < night.sleep_onset_s - 30.0
+             and np.sum(np.abs(sighs - s) < 20.0) == 1]
+    assert alone
+    sigh = alone[0]
+    t = np.linspace(sigh - 10.0, sigh + 10.0, 2001)
+    disp, acc, _ = night.rhythms.breathing.waveforms(t)
+    away = np.abs(t - sigh) > 6.0
+    assert np.abs(disp[~away]).max() > 1.8 * np.abs(disp[away]).max()
+    assert np.abs(acc[~away]).max() < 1.3 * np.abs(acc[away]).max()
