@@ -22,6 +22,7 @@ from hypnic.daemon.detect.baseline import Baseline, NightJerks
 from hypnic.daemon.detect.filters import F64
 from hypnic.daemon.detect.presence import Presence
 from hypnic.daemon.detect.series import ClusterCounter, SeriesTracker
+from hypnic.daemon.detect.settling import irregularity
 from hypnic.daemon.detect.sleep import SleepTracker
 from hypnic.daemon.detect.vitals import NO_BREATH, Breath, Heart, VitalsTracker
 from hypnic.daemon.events import EVENT_TYPES, Event
@@ -128,6 +129,9 @@ class Night:
         if breath is not None:
             still = breath.swing_ratio == breath.swing_ratio  # not nan: there was still signal
             self.sleep.breathing_followed = not still or breath.confidence >= IRREGULAR_BREATHING
+            irregular = irregularity(breath)
+            if irregular is not None:
+                self.sleep.breathing(t_s, irregular)
         self.sleep.advance(t_s)
         if self._waiting is not None and t_s - self._waiting.onset_s >= TENTATIVE_WAIT_S:
             events += self._join_waiting()

@@ -30,9 +30,15 @@ in bed:
    no sleep-start cluster can still come.
    Whatever the signs, onset is no sooner than 5 min after getting into bed: even the very
    sleepy rarely fall asleep faster, and a jerk in the first minutes is someone settling in.
-4. Breathing regularity (``vitals``) gates the decision: onset is not declared while breathing
-   cannot be followed at all, which in a real bedroom marks wakeful restlessness. (The
-   simulated sleeper breathes equally regularly awake and asleep, so there it never delays.)
+4. Breathing regularity. Awake, even lying still, breathing is irregular; it grows steady
+   through the first minutes of sleep (``settling``). Where the sensor hears breathing well
+   enough to tell, and the onset is not placed by a sleep-start cluster or a series, it is
+   put 2 min before the breathing settled in the stillness, if it did; and while it has not,
+   the decision waits up to 15 min longer for it to. So someone lying awake and still for
+   half an hour is not taken for asleep after ten minutes. Breathing that never changes
+   (no step, or a sensor too noisy to tell) leaves the onset to the rules above.
+   Onset is also not declared while breathing cannot be followed at all, which in a real
+   bedroom marks wakeful restlessness.
 
 A jerk is a *sleep start* (``Event.sleep_onset``) when it comes while the transition is open:
 in bed, before the onset has been decided, or within 3 min after the onset. Jerks after that
@@ -44,6 +50,8 @@ Time asleep is the time in bed after each stay's sleep onset.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from hypnic.daemon.detect.settling import SettlingLog
 
 FIRST_JERK_WINDOW_S = 40 * 60.0
 CHAIN_GAP_S = 10 * 60.0
@@ -61,6 +69,11 @@ SHORTEST_LATENCY_S = 5 * 60.0
 MAX_PENDING = 1000
 #: A series forms at its fourth movement; a few more are kept for movements found late.
 LIMB_QUIET_KEPT = 8
+#: Breathing is first steady this long after sleep onset (see ``settling``).
+SETTLED_AFTER_ONSET_S = 120.0
+#: While the sensor hears the breathing and it has not settled, the decision waits this much
+#: longer for it to.
+SETTLE_WAIT_S = 15 * 60.0
 
 
 @dataclass
@@ -90,6 +103,7 @@ class SleepTracker:
         #: Things (periodic limb movements) counted because they came while asleep.
         self.counted_asleep = 0
         self._pending: list[float] = []
+        self.settling = SettlingLog()
 
     def begin(self, t_s: float, entry_s: float | None) -> None:
         """A stay in bed begins (``entry_s``: the bed entry's onset, None if in bed from the
@@ -166,6 +180,11 @@ class SleepTracker:
         stay.last_jerk_s = onset_s
         return True
 
+    def breathing(self, t_s: float, irregularity: float) -> None:
+        """How irregular the breathing of the minute up to ``t_s`` was (see ``settling``)."""
+        if self.stay is not None and self.stay.onset_s is None:
+            self.settling.add(t_s, irregularity)
+
     def count_if_asleep(self, t_s: float) -> None:
         """Count something that happened at ``t_s`` if it was during sleep (known once the
         onset is decided, so until then it waits)."""
@@ -215,6 +234,30 @@ class SleepTracker:
             onset = max(onset, stay.entry_s + SHORTEST_LATENCY_S)
         return onset
 
+    @staticmethod
+    def _placed(stay: Stay) -> bool:
+        """Did a cluster of sleep starts or a series place the onset?"""
+        return stay.series_s is not None or (stay.last_jerk_s is not None
+                                             and stay.first_jerk_s != stay.last_jerk_s)
+
+    def _may_settle(self, stay: Stay) -> bool:
+        """Is the breathing heard in the stillness, and not settled yet?"""
+        return (not self._placed(stay) and self.settling.heard(stay.quiet_s)
+                and self.settling.settled_s(stay.quiet_s) is None)
+
+    def _settled(self, stay: Stay, onset: float, t_s: float) -> float:
+        """Without a cluster of sleep starts or a series to place it, the onset is where the
+        breathing settled, if it did in the stillness (see ``settling``)."""
+        if self._placed(stay):
+            return onset
+        settled_s = self.settling.settled_s(stay.quiet_s)
+        if settled_s is None:
+            return onset
+        earliest = stay.quiet_s
+        if stay.entry_s is not None:
+            earliest = max(earliest, stay.entry_s + SHORTEST_LATENCY_S)
+        return min(t_s, max(earliest, settled_s - SETTLED_AFTER_ONSET_S))
+
     def _decide(self, t_s: float, final: bool = False) -> None:
         stay = self.stay
         if stay is None or stay.onset_s is not None:
@@ -229,9 +272,11 @@ class SleepTracker:
             due = stay.quiet_s + FIRST_JERK_WINDOW_S
         if not (t_s >= due or (final and t_s >= onset)):
             return
+        if not final and t_s < due + SETTLE_WAIT_S and self._may_settle(stay):
+            return
         if not (self.breathing_followed or final):
             return
-        stay.onset_s = onset
+        stay.onset_s = onset = self._settled(stay, onset, t_s)
         self.counted_asleep += sum(1 for t in self._pending if t >= onset)
         self._pending = []
         if self.first_onset_s is None:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from hypnic.daemon.detect.settling import (
+    IRREGULARITY_FLOOR,
+    KEPT_EPOCHS,
+    SettlingLog,
+    irregularity,
+)
 from hypnic.daemon.detect.sleep import CHAIN_GAP_S, SleepTracker
+from hypnic.daemon.detect.vitals import Breath
 
 MIN = 60.0
 
@@ -173,3 +180,58 @@ def test_out_of_bed_nothing_is_a_sleep_start() -> None:
     tracker = SleepTracker()
     assert not tracker.jerk(100.0)
     assert tracker.asleep_s(200.0) is None
+
+
+def _breathe(tracker: SleepTracker, lo_s: float, hi_s: float, irregular: float,
+             wobble: float = 0.2) -> None:
+    """One breathing estimate a minute, its irregularity wobbling by ``wobble`` (relative)."""
+    for i, t in enumerate(range(int(lo_s), int(hi_s), 60)):
+        tracker.breathing(float(t), irregular * (1.0 + wobble * ((i % 3) - 1)))
+        tracker.advance(float(t))
+
+
+@pytest.mark.parametrize("awake_min", [35, 45])
+def test_onset_is_where_the_breathing_settled_in_the_stillness(awake_min: int) -> None:
+    # Lying awake and still from getting in: stillness alone would say 15 min in bed. The
+    # breathing stayed irregular (several hundredths off steady) until 35 min in, or 45 (past
+    # the 40 still minutes when no sleep start can come any more), then settled.
+    tracker = in_bed_at()
+    _breathe(tracker, 100.0, 100.0 + awake_min * MIN, 0.06)
+    _breathe(tracker, 100.0 + awake_min * MIN, 100.0 + 70 * MIN, 0.01)
+    assert tracker.first_onset_s is not None
+    settled = 100.0 + awake_min * MIN + 40.0  # the first estimate of steady breathing
+    assert tracker.first_onset_s == pytest.approx(settled - 2 * MIN, abs=61.0)
+
+
+@pytest.mark.parametrize("late", [0.06, 0.03])
+def test_breathing_that_never_settles_leaves_the_onset_to_stillness(late: float) -> None:
+    # The same throughout, or merely a little steadier later: no sign of when sleep came.
+    tracker = in_bed_at()
+    _breathe(tracker, 100.0, 100.0 + 35 * MIN, 0.06)
+    _breathe(tracker, 100.0 + 35 * MIN, 100.0 + 60 * MIN, late)
+    assert tracker.first_onset_s == 95.0 + 15 * MIN
+    # ... decided once the breathing has had a quarter of an hour more to settle.
+    tracker = in_bed_at()
+    _breathe(tracker, 100.0, 100.0 + 55 * MIN - 1.0, 0.06)
+    assert tracker.first_onset_s is None
+    _breathe(tracker, 100.0 + 55 * MIN, 100.0 + 56 * MIN, 0.06)
+    assert tracker.first_onset_s == 95.0 + 15 * MIN
+
+
+
+def test_irregularity_is_the_autocorrelation_shortfall_undone_of_noise() -> None:
+    # Swinging 21 times the noise's power, noise alone takes a twentieth off the peak.
+    assert irregularity(Breath(15.0, 0.95 * 20.0 / 21.0, 21.0)) == pytest.approx(0.05)
+    assert irregularity(Breath(15.0, 1.0, 50.0)) == IRREGULARITY_FLOOR
+    # Too faint against the noise to tell, or no rate at all: no measure.
+    assert irregularity(Breath(15.0, 0.7, 5.0)) is None
+    assert irregularity(Breath(None, 0.0, 40.0)) is None
+
+
+def test_the_settling_log_keeps_a_bounded_number_of_epochs() -> None:
+    log = SettlingLog()
+    for i in range(3 * KEPT_EPOCHS):
+        log.add(60.0 * i, 0.06 if i < 2 * KEPT_EPOCHS + 100 else 0.01)
+    assert len(log._t_s) == KEPT_EPOCHS
+    # The latest epochs are the ones kept, so the step is still found.
+    assert log.settled_s(0.0) == 60.0 * (2 * KEPT_EPOCHS + 100)
