@@ -66,10 +66,6 @@ class SettlingLog:
         self._t_s.append(t_s)
         self._log_irregularity.append(math.log(value))
 
-    def clear(self) -> None:
-        self._t_s.clear()
-        self._log_irregularity.clear()
-
     def heard(self, since_s: float) -> bool:
         """Was the breathing heard clearly enough, since ``since_s``, for a step to show?"""
         return len(self._since(since_s)[0]) >= 2 * SIDE_EPOCHS

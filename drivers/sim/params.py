@@ -14,9 +14,10 @@ Sources, loosely:
   bpm); respiratory sinus arrhythmia of a few bpm. Awake, breathing is less regular than in
   sleep: breath length and depth vary more from breath to breath, with a sigh every few
   minutes; it grows regular through stage N1 and is steady by stable N2, a few minutes after
-  sleep onset (Douglas et al., Thorax 1982; Trinder et al., J Appl Physiol 1992; resting
-  sigh rates of several an hour, Bell & Haouzi). How much more irregular varies a lot from
-  one person to the next, down to hardly at all, so the ranges start near the sleep values.
+  sleep onset (Douglas et al., Thorax 1982; Trinder et al., J Appl Physiol 1992); people at
+  rest sigh about a dozen times an hour (Li et al., Nature 2016). How much more irregular
+  varies a lot from one person to the next, down to hardly at all, so the ranges start near
+  the sleep values.
 - ballistocardiogram: bed-based BCG studies report beat responses dominated by 5-10 Hz
   components lasting a few hundred milliseconds, and sub-mg amplitudes under a mattress.
 - hypnic jerks (sleep starts, ICSD-3): brief generalised or partial muscle bursts at the
