@@ -22,7 +22,11 @@ that a real bed or another simulator may well have and ours does not by default:
   weight moved; the scenarios' legs come back), as much as a partner turning over does;
 - ``light-sleeper``: a light body (45-70 kg) on a firm mattress, which getting in tilts by
   0.3-1.2° before the body's weight scales it (the scenarios: 0.5-5°), and whose breathing a
-  noisy sensor hardly hears.
+  noisy sensor hardly hears;
+- ``steady-awake``: breathing as steady awake as asleep (the scenarios make it less regular
+  awake), so only stillness and sleep starts tell when sleep came;
+- ``fitful-awake``: awake breathing far less regular than the scenarios draw (3-5 bpm of
+  breath-to-breath swing, 30-50 % in depth) and 12-30 sighs an hour.
 
 Every stressed night is scored next to the same night (same seed) without the stress, so
 the table shows what the stress alone costs. Seeds start at 3000: held out like those of
@@ -61,6 +65,10 @@ STRESSES: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "tilting-limbs": (("plm", "restless"), {"limb_tilt_deg": (0.03, 0.2)}),
     "light-sleeper": (("typical", "quiet", "noisy-room"),
                       {"body_mass_kg": (45.0, 70.0), "bed_entry_tilt_deg": (0.3, 1.2)}),
+    "steady-awake": (("quiet", "typical"), {"wake_breathing_scale": 0.0}),
+    "fitful-awake": (("quiet", "typical"), {"wake_breath_rate_jitter_bpm": (3.0, 5.0),
+                                            "wake_breath_depth_jitter": (0.3, 0.5),
+                                            "wake_sighs_per_h": (12.0, 30.0)}),
 }
 
 
