@@ -35,8 +35,12 @@ in bed:
    enough to tell, and the onset is not placed by a sleep-start cluster or a series, it is
    put 2 min before the breathing settled in the stillness, if it did; and while it has not,
    the decision waits up to 15 min longer for it to. So someone lying awake and still for
-   half an hour is not taken for asleep after ten minutes. Breathing that never changes
-   (no step, or a sensor too noisy to tell) leaves the onset to the rules above.
+   half an hour is not taken for asleep after ten minutes. And a jerk more than a minute
+   after the breathing settled is a jerk in sleep: it decides the onset (the sleep starts
+   before it, if any, place it) and never extends the sleep-start cluster, which in a
+   restless sleeper's first hour sporadic jerks a few minutes apart otherwise would.
+   Breathing that never changes (no step, or a sensor too noisy to tell) leaves the onset
+   to the rules above.
    Onset is also not declared while breathing cannot be followed at all, which in a real
    bedroom marks wakeful restlessness.
 
@@ -166,8 +170,16 @@ class SleepTracker:
         if stay is None:
             return False
         self._decide(onset_s)
+        settled_s = self.settling.settled_s(stay.quiet_s) if stay.onset_s is None else None
+        in_sleep = settled_s is not None and onset_s > (settled_s - SETTLED_AFTER_ONSET_S
+                                                        + SLEEP_START_AFTER_ONSET_S)
+        if in_sleep:
+            # The breathing has been steady for minutes: asleep, and this jerk came in sleep.
+            self._decide(onset_s, final=True)
         if stay.onset_s is not None:
             return onset_s <= stay.onset_s + SLEEP_START_AFTER_ONSET_S
+        if in_sleep:
+            return False
         if stay.first_jerk_s is None:
             if onset_s - stay.quiet_s > FIRST_JERK_WINDOW_S:
                 return False

@@ -235,3 +235,17 @@ def test_the_settling_log_keeps_a_bounded_number_of_epochs() -> None:
     assert len(log._t_s) == KEPT_EPOCHS
     # The latest epochs are the ones kept, so the step is still found.
     assert log.settled_s(0.0) == 60.0 * (2 * KEPT_EPOCHS + 100)
+
+
+def test_jerks_minutes_after_the_breathing_settled_are_in_sleep() -> None:
+    # Two sleep starts, then breathing settles; sporadic jerks every 4 min afterwards would
+    # otherwise keep the transition open (each within 5 min of the one before) and pull the
+    # onset 20 min late.
+    tracker = in_bed_at()
+    _breathe(tracker, 100.0, 100.0 + 20 * MIN, 0.06)
+    assert tracker.jerk(100.0 + 19 * MIN) and tracker.jerk(100.0 + 20 * MIN)
+    _breathe(tracker, 100.0 + 20 * MIN, 100.0 + 29 * MIN, 0.01)
+    assert tracker.first_onset_s is None  # the cluster may still grow
+    flags = [tracker.jerk(100.0 + m * MIN) for m in (29, 33, 37, 41)]
+    assert flags == [False] * 4
+    assert tracker.first_onset_s == 100.0 + 18 * MIN
