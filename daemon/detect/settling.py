@@ -60,6 +60,9 @@ class SettlingLog:
         self._t_s: list[float] = []
         self._log_irregularity: list[float] = []
 
+    def __len__(self) -> int:
+        return len(self._t_s)
+
     def add(self, t_s: float, value: float) -> None:
         if len(self._t_s) >= KEPT_EPOCHS:
             del self._t_s[0], self._log_irregularity[0]
