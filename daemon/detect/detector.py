@@ -460,7 +460,7 @@ class Detector:
         """A movement dropped for the shift of the load it left, which would otherwise be a
         limb movement: the night keeps it should it turn out to be in a periodic series (see
         ``Night.tentative_limb``)."""
-        if classify(shape, math.inf) != "limb_movement" or self.night.presence.in_bed is not True:
+        if classify(shape, math.inf) != "limb_movement":
             return []
         if shape.onset_s < self._settling_until_s and not self._stands_out(shape):
             return []

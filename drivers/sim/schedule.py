@@ -376,7 +376,7 @@ class _Builder:
     def _tilt_with_limbs(self, track: Track) -> None:
         """Let each limb movement in ``limb_tilts`` move the surface's tilt, and nothing else
         of the posture; drawn from a stream of its own, so the postures stay as they were."""
-        rng = np.random.default_rng([self.seed, 41])
+        rng = np.random.default_rng([self.seed, 42])
         for lo, hi in sorted(self.limb_tilts):
             j = int(np.searchsorted(track.lo_s, lo))
             before = track.states[j]
