@@ -16,7 +16,8 @@ The stages, each in its own module:
                 ``history`` (onset to the sample, peak, jerk, linearity, tilt) and names it;
                 one only the slow path found is measured in the slow band.
    ``series_gaps`` names where a periodic series skipped a beat before a limb movement
-                and looks there again, in the raw samples, with a lower threshold.
+                (or, once a series forms, on its beats before its first movement and in
+                its gaps) and looks there again, in the raw samples, with a lower threshold.
 6. ``night``    runs the named movement past ``presence`` (bed entry and exit, and what is
                 not the sleeper's), ``sleep`` (sleep starts, onset), ``series`` (periodic
                 limb movements, jerk runs) and ``baseline`` (intense jerks), and every 20 s
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,10 +53,17 @@ from hypnic.daemon.detect.filters import F64, Blocks, FrontEnd, fine_filter
 from hypnic.daemon.detect.floor import NoiseFloors
 from hypnic.daemon.detect.frames import Pass, PassAssembler
 from hypnic.daemon.detect.history import History
-from hypnic.daemon.detect.night import Night
+from hypnic.daemon.detect.night import NewSeries, Night
 from hypnic.daemon.detect.segment import GRAVITY_AFTER_S, GRAVITY_BEFORE_S, Movement, Segmenter
 from hypnic.daemon.detect.series import RULES
-from hypnic.daemon.detect.series_gaps import MAX_GAP_S, SeriesGaps, faint_spans
+from hypnic.daemon.detect.series_gaps import (
+    LEAD_IN_PEAK_SHARE,
+    MAX_GAP_S,
+    SeriesGaps,
+    faint_spans,
+    look_before,
+    skipped_beats,
+)
 from hypnic.daemon.detect.tilt_noise import TiltNoise
 from hypnic.daemon.detect.vitals import (
     EPOCH_S,
@@ -224,6 +233,7 @@ class Detector:
         events: list[Event] = []
         for chunk in self._passes.push(block):
             events.extend(self._pass(chunk))
+            events.extend(self._series_formed())
         return events
 
     def finish(self) -> list[Event]:
@@ -234,6 +244,7 @@ class Detector:
         for chunk in self._passes.drain():
             events.extend(self._pass(chunk))
         events.extend(self._break())
+        events.extend(self._series_formed())
         return events + self.night.finish(self._presence_breath(final=True))
 
     def summary(self) -> dict[str, Any]:
@@ -493,31 +504,78 @@ class Detector:
     def _second_look(self, onset_s: float) -> list[tuple[Event, F64 | None, F64 | None]]:
         """Faint limb movements where the series was due before a limb movement starting at
         ``onset_s`` (see ``series_gaps``), looked for in the raw samples of the gap."""
-        assert self._raw is not None and self.rate_hz is not None
         since_s, windows = self._gaps.due(onset_s)
         if not windows:
             return []
+        look = self._faint_look(since_s, onset_s)
+        return [] if look is None else [found for window in windows
+                                        for found in look(*window)]
+
+    def _series_formed(self) -> list[Event]:
+        """A periodic series that has just formed may have begun faint, or skipped a faint
+        beat before its rhythm was known: its beats are looked into again (before its first
+        movement, see ``series_gaps.look_before``, and in its whole-beat gaps), and the faint
+        limb movements found there join it."""
+        out: list[Event] = []
+        while self.night.new_series:
+            formed = self.night.new_series.pop(0)
+            if self.night.presence.in_bed is True:
+                out += self._reported(self.night.take_in(formed.id, self._on_its_beats(formed)))
+        return out
+
+    def _on_its_beats(self, formed: NewSeries) -> list[Event]:
+        onsets = formed.onsets_s
+        earliest_s = max(onsets[0] - MAX_GAP_S, self._segment_start_s)
+        look = self._faint_look(earliest_s, onsets[-1])
+        if look is None:
+            return []
+        least_g = LEAD_IN_PEAK_SHARE * formed.median_peak_g
+
+        def find(lo_s: float, hi_s: float) -> tuple[float, Event] | None:
+            found = [e for e, _, _ in look(lo_s, hi_s) if e.peak_g >= least_g]
+            return (found[0].onset_s, found[0]) if found else None
+
+        rhythm_s = float(np.median(np.diff(onsets)))
+        kept = look_before(onsets[0], rhythm_s, earliest_s, find)
+        for last_s, next_s in itertools.pairwise(onsets):
+            for window in skipped_beats(last_s, next_s, rhythm_s):
+                found = find(*window)
+                if found is not None:
+                    kept.append(found[1])
+        return kept
+
+    def _faint_look(self, since_s: float, until_s: float) -> Callable[
+            [float, float], list[tuple[Event, F64 | None, F64 | None]]] | None:
+        """A look for faint limb movements in windows of the still raw samples from
+        ``since_s`` to a second before ``until_s`` (None: too little of it is still)."""
+        assert self._raw is not None and self.rate_hz is not None
+        rate_hz = self.rate_hz
         lo_s = max(since_s, self._segment_start_s)
-        t, acc = self._raw.between(lo_s - FINE_MARGIN_S, onset_s)
+        t, acc = self._raw.between(lo_s - FINE_MARGIN_S, until_s)
         if len(t) < 2:
-            return []
-        fine = fine_filter(t, acc, self.rate_hz)
-        still = self._gaps.still(fine.t_s) & (fine.t_s >= lo_s) & (fine.t_s < onset_s - 1.0)
+            return None
+        fine = fine_filter(t, acc, rate_hz)
+        still = self._gaps.still(fine.t_s) & (fine.t_s >= lo_s) & (fine.t_s < until_s - 1.0)
         if still.sum() < len(t) // 4:
-            return []
-        found = []
-        for first, last in faint_spans(fine.t_s, fine.slow_motion_g, still, windows,
-                                       self.rate_hz):
-            span = np.zeros(len(fine), bool)
-            span[first : last + 1] = True
-            on_s, off_s = float(fine.t_s[first]), float(fine.t_s[last])
-            before_g = self._gravity(on_s + GRAVITY_BEFORE_S[0], on_s + GRAVITY_BEFORE_S[1])
-            after_g = self._gravity(off_s + GRAVITY_AFTER_S[0], off_s + GRAVITY_AFTER_S[1])
-            shape = measure_faint(fine.part(span), fine.part(still & ~span), before_g, after_g)
-            if shape is not None and classify(shape, self._tilt_noise.partner_tilt_deg) \
-                    == "limb_movement":
-                found.append((_event_of("limb_movement", shape), before_g, after_g))
-        return found
+            return None
+
+        def look(from_s: float, to_s: float) -> list[tuple[Event, F64 | None, F64 | None]]:
+            found = []
+            for first, last in faint_spans(fine.t_s, fine.slow_motion_g, still,
+                                           [(from_s, to_s)], rate_hz):
+                span = np.zeros(len(fine), bool)
+                span[first : last + 1] = True
+                on_s, off_s = float(fine.t_s[first]), float(fine.t_s[last])
+                before_g = self._gravity(on_s + GRAVITY_BEFORE_S[0], on_s + GRAVITY_BEFORE_S[1])
+                after_g = self._gravity(off_s + GRAVITY_AFTER_S[0], off_s + GRAVITY_AFTER_S[1])
+                shape = measure_faint(fine.part(span), fine.part(still & ~span), before_g,
+                                      after_g)
+                if shape is not None and classify(shape, self._tilt_noise.partner_tilt_deg) \
+                        == "limb_movement":
+                    found.append((_event_of("limb_movement", shape), before_g, after_g))
+            return found
+
+        return look
 
 
 def _event_of(kind: str, shape: Shape) -> Event:

@@ -15,7 +15,7 @@ is None.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from hypnic.daemon.detect.baseline import Baseline, NightJerks
@@ -34,6 +34,15 @@ IRREGULAR_BREATHING = 0.2
 #: A tentative limb movement waits this long for one that starts too soon after it (see
 #: ``Night.tentative_limb``); any such is decided well within it.
 TENTATIVE_WAIT_S = 60.0
+
+
+@dataclass(frozen=True)
+class NewSeries:
+    """A PLM series just formed: its id, its members' onsets and their median peak."""
+
+    id: int
+    onsets_s: tuple[float, ...]
+    median_peak_g: float
 
 
 class Night:
@@ -56,6 +65,8 @@ class Night:
         #: it waits to join the run (see ``tentative_limb``).
         self._held: dict[float, Event] = {}
         self._waiting: Event | None = None
+        #: PLM series formed since the detector last looked into them (``take_in``).
+        self.new_series: list[NewSeries] = []
 
     def use(self, plm_rule: str, baseline: Baseline | None) -> None:
         """New settings: a new series rule applies to movements from now on."""
@@ -82,6 +93,7 @@ class Night:
         self.plm = SeriesTracker(self.plm.rule)
         self.jerk_runs = SeriesTracker(self.plm.rule)
         self._held, self._waiting = {}, None
+        self.new_series = []
         self.jerk_clusters = ClusterCounter(JERK_CLUSTER_GAP_S, JERK_CLUSTER_MIN)
         self.jerks = NightJerks()
 
@@ -203,13 +215,29 @@ class Night:
         if tentative and series is None:
             self._held[event.onset_s] = event
             return []
-        if len(members) > 1:  # a series has just formed
+        if len(members) > 1 and series is not None:  # a series has just formed
             self.sleep.series(members[0], event.offset_s)
+            peaks = sorted([e.peak_g for e in taken] + [event.peak_g])
+            self.new_series.append(NewSeries(series, tuple(sorted(members)),
+                                             peaks[len(peaks) // 2]))
         for onset_s in members:
             self.sleep.count_if_asleep(onset_s)
         self.sleep.movement("limb_movement", event.onset_s, event.offset_s, series is not None)
         self.counts["limb_movement"] += len(taken) + 1
         return [*taken, replace(event, series=series)]
+
+    def take_in(self, series_id: int, events: list[Event]) -> list[Event]:
+        """Faint limb movements found late on the beat of series ``series_id``, before its
+        latest movement (see ``Detector._series_formed``): they join it, if it is still
+        going, and count as it does."""
+        out = [replace(e, series=series_id) for e in sorted(events, key=lambda e: e.onset_s)
+               if self.plm.take_in(series_id, e.onset_s)]
+        for event in out:
+            self.sleep.count_if_asleep(event.onset_s)
+        self.counts["limb_movement"] += len(out)
+        if out:
+            self.sleep.series(out[0].onset_s, out[-1].offset_s)
+        return out
 
     def summary(self) -> dict[str, Any]:
         duration = 0.0

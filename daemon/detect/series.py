@@ -73,6 +73,17 @@ class SeriesTracker:
             self.series.append(series)
         return series.id, members
 
+    def take_in(self, series_id: int, onset_s: float) -> bool:
+        """A movement found late, on the beat of series ``series_id`` before its latest
+        movement (or before its first), joins it if it is still the current series. Returns
+        whether it did."""
+        current = self._current
+        if current is None or current.id != series_id or onset_s >= current.end_s:
+            return False
+        current.start_s = min(current.start_s, onset_s)
+        current.count += 1
+        return True
+
     @property
     def last_onset_s(self) -> float | None:
         """Onset of the latest movement added."""

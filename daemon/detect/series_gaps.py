@@ -14,12 +14,24 @@ with a lower threshold (``FAINT_RATIO``: what the noise reaches by chance in
 Only a rhythm that the movements themselves set is followed (two intervals that agree), and
 only within ``MAX_GAP_S``, so nothing is looked for outside a series, and nothing is invented
 after its last movement.
+
+A series can also begin faint: its first movements missed, it is found only from the first
+four that stood out, and its start is counted late; or a beat among those four was skipped
+before their rhythm was known. So once a series forms, the detector looks again in its
+whole-beat gaps (``skipped_beats``), and ``look_before`` walks back from its first movement,
+a beat of its rhythm at a time, and looks on each beat for a faint one; it stops after
+``LEAD_IN_MISSES`` beats in a row without one, and within ``MAX_GAP_S``. A movement found
+there must reach ``LEAD_IN_PEAK_SHARE`` of the series' median peak: a leg's strength varies
+within a series, but not twentyfold, while on a quiet sensor the faint look can pick out a
+partner's or the breath's stir that small.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections import deque
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -52,8 +64,12 @@ EDGE_SHARE = 0.5
 #: A jerk-like movement this close to the next beat (as a share of the interval) is taken
 #: for the series' next limb movement (see ``Detector._event``).
 ON_BEAT_SHARE = 0.15
+LEAD_IN_MISSES = 2
+LEAD_IN_PEAK_SHARE = 0.1
 ONSETS_KEPT = 5
 SPANS_KEPT = 20
+
+T = TypeVar("T")
 
 
 class SeriesGaps:
@@ -111,21 +127,48 @@ class SeriesGaps:
         if not self._onsets:
             return onset_s, []
         last = self._onsets[-1]
-        gap = onset_s - last
         rhythm = self.rhythm_s()
-        if rhythm is None or gap > MAX_GAP_S:
+        if rhythm is None or onset_s - last > MAX_GAP_S:
             return last, []
-        beats = round(gap / rhythm)
-        step = gap / beats if beats else 0.0
-        if not 2 <= beats <= MAX_SKIPPED + 1 or abs(step - rhythm) > MATCH * rhythm:
-            return last, []
-        half = WINDOW_SHARE * step
-        windows = []
-        for j in range(1, beats):
-            lo, hi = last + j * step - half, last + j * step + half
-            if not any(a <= hi and b >= lo for a, b in self._spans):
-                windows.append((lo, hi))
+        windows = [(lo, hi) for lo, hi in skipped_beats(last, onset_s, rhythm)
+                   if not any(a <= hi and b >= lo for a, b in self._spans)]
         return last, windows
+
+
+def skipped_beats(last_s: float, onset_s: float, rhythm_s: float) -> list[tuple[float, float]]:
+    """Windows (from, to) between two movements ``last_s`` and ``onset_s`` of a series with
+    interval ``rhythm_s`` where one was due: none unless the gap is a whole number (2 to
+    MAX_SKIPPED + 1) of beats of about that interval."""
+    gap = onset_s - last_s
+    beats = round(gap / rhythm_s)
+    step = gap / beats if beats else 0.0
+    if not 2 <= beats <= MAX_SKIPPED + 1 or abs(step - rhythm_s) > MATCH * rhythm_s:
+        return []
+    half = WINDOW_SHARE * step
+    return [(last_s + j * step - half, last_s + j * step + half) for j in range(1, beats)]
+
+
+def look_before(first_s: float, rhythm_s: float, earliest_s: float,
+                find: Callable[[float, float], tuple[float, T] | None]) -> list[T]:
+    """Walk back from a series' first movement (onset ``first_s``), a beat of ``rhythm_s`` at
+    a time, no earlier than ``earliest_s``, asking ``find`` for a faint movement in each
+    beat's window (from, to): its onset and what to keep of it, or None. Each one kept sets
+    the beat from which the walk goes on; LEAD_IN_MISSES windows in a row without one end it.
+    Returns what was kept, earliest first."""
+    half = WINDOW_SHARE * rhythm_s
+    anchor_s, misses = first_s, 0
+    kept: list[T] = []
+    while misses < LEAD_IN_MISSES:
+        due_s = anchor_s - (misses + 1) * rhythm_s
+        if due_s - half < earliest_s:
+            break
+        found = find(due_s - half, due_s + half)
+        if found is None or anchor_s - found[0] < INTERVAL_RANGE_S[0]:
+            misses += 1
+            continue
+        anchor_s, misses = found[0], 0
+        kept.append(found[1])
+    return kept[::-1]
 
 
 def faint_spans(t_s: F64, slow_motion_g: F64, still: NDArray[np.bool_],

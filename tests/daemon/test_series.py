@@ -57,6 +57,20 @@ def test_an_interval_too_short_breaks_the_run() -> None:
     assert tracker.listed()[0]["start_s"] == 20.0 + 2.0
 
 
+def test_a_movement_found_late_on_a_series_beat_joins_it() -> None:
+    tracker = SeriesTracker()
+    for onset_s in (100.0, 150.0, 175.0, 200.0):
+        series, _ = tracker.add(onset_s, onset_s + 1.0)
+    assert series is not None
+    assert tracker.take_in(series, 75.0)  # before its first: the series starts there
+    assert tracker.take_in(series, 125.0)  # in a gap: one more
+    assert tracker.listed() == [{"id": series, "start_s": 75.0, "end_s": 201.0, "count": 6}]
+    assert not tracker.take_in(series, 230.0)  # not after its latest
+    assert not tracker.take_in(series + 1, 50.0)  # no such series
+    tracker.add(400.0, 401.0)  # a long pause ends the series
+    assert not tracker.take_in(series, 50.0)
+
+
 def test_unknown_rule_is_refused() -> None:
     with pytest.raises(ValueError, match="aasm"):
         SeriesTracker("icsd")
