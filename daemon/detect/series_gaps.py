@@ -62,8 +62,11 @@ FAINT_SPREAD = 1.1
 LOUDEST_S = 0.5
 EDGE_SHARE = 0.5
 #: A jerk-like movement this close to the next beat (as a share of the interval) is taken
-#: for the series' next limb movement (see ``Detector._event``).
+#: for the series' next limb movement (see ``Detector._event``), once the latest
+#: ON_BEAT_AFTER limb movements make a series (three wake fidgets a minute apart are no
+#: series, and the sleep start after them is a jerk).
 ON_BEAT_SHARE = 0.15
+ON_BEAT_AFTER = 4
 LEAD_IN_MISSES = 2
 LEAD_IN_PEAK_SHARE = 0.1
 ONSETS_KEPT = 5
@@ -114,9 +117,13 @@ class SeriesGaps:
 
     def on_beat(self, onset_s: float) -> bool:
         """Whether a movement starting at ``onset_s`` comes on the next beat of the rhythm
-        the latest limb movements keep (within ON_BEAT_SHARE of its interval)."""
+        the latest limb movements keep (within ON_BEAT_SHARE of its interval), once they
+        make a series (the latest ON_BEAT_AFTER each in a series' range of the one before)."""
         rhythm = self.rhythm_s()
-        if rhythm is None:
+        latest = list(self._onsets)[-ON_BEAT_AFTER:]
+        lo, hi = INTERVAL_RANGE_S
+        if rhythm is None or len(latest) < ON_BEAT_AFTER or not all(
+                lo <= b - a <= hi for a, b in itertools.pairwise(latest)):
             return False
         return abs(onset_s - (self._onsets[-1] + rhythm)) <= ON_BEAT_SHARE * rhythm
 

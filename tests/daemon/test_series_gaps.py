@@ -100,10 +100,18 @@ def test_nothing_too_close_to_the_beat_after_it_is_kept() -> None:
 
 
 def test_only_the_next_beat_of_a_rhythm_is_on_the_beat() -> None:
-    gaps = gaps_after(100.0, 125.0, 150.0)
+    gaps = gaps_after(75.0, 100.0, 125.0, 150.0)
     assert gaps.on_beat(176.0) and gaps.on_beat(172.0)
     assert not gaps.on_beat(165.0) and not gaps.on_beat(185.0)
-    assert not gaps_after(100.0, 125.0).on_beat(150.0)  # one interval is no rhythm yet
+
+
+@pytest.mark.parametrize("onsets", [
+    (100.0, 125.0),               # one interval is no rhythm yet
+    (100.0, 125.0, 150.0),        # three movements are no series yet
+    (0.0, 100.0, 125.0, 150.0),   # ... nor after a pause longer than a series allows
+])
+def test_a_rhythm_that_is_no_series_yet_has_no_beat(onsets: tuple[float, ...]) -> None:
+    assert not gaps_after(*onsets).on_beat(175.0)
 
 
 def kicked_series(kick_at_s: float) -> list:
@@ -126,6 +134,18 @@ def test_a_kick_on_the_beat_of_a_series_is_its_next_limb_movement() -> None:
 def test_a_kick_off_the_beat_stays_a_jerk() -> None:
     events = kicked_series(148.0)
     assert [e.type for e in events if abs(e.onset_s - 148.0) < 0.5] == ["jerk"]
+
+
+def test_a_kick_after_three_fidgets_on_their_beat_stays_a_jerk() -> None:
+    # Lying awake, three fidgets about a minute apart, then a sleep start a minute later:
+    # no series has formed, so the kick is not claimed for one.
+    bed = Bed(300, noise_g=0.001, seed=3).breathe(15)
+    for at_s in (60.0, 110.0, 165.0):
+        bed.fidget(at_s, 3.0, 0.01)
+    bed.jerk(218.0, 0.06)
+    events = bed.run()[0]
+    assert [e.type for e in events if abs(e.onset_s - 218.0) < 0.5] == ["jerk"]
+    assert [e.series for e in events] == [None] * 4
 
 
 def series_bed(seed: int, faint_g: float | None) -> Bed:
