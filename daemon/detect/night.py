@@ -74,6 +74,7 @@ class Night:
             self.plm = SeriesTracker(plm_rule)
             self.jerk_runs = SeriesTracker(plm_rule)
             self._held, self._waiting = {}, None
+            self.new_series = []
         self.baseline = baseline
 
     def new_night(self) -> None:
