@@ -38,7 +38,9 @@ class Event:
     series             for a limb movement, the periodic limb movement series it belongs to
                        (1, 2, ... within the night); for a jerk, the run of repetitive jerks it
                        belongs to. Known only from the series' 4th member on, so the first
-                       members of a series carry None; the night summary lists whole series.
+                       members of a series carry None (faint ones found on its beats once it
+                       has formed are reported then, with it); the night summary lists whole
+                       series.
     intense            for a jerk: much stronger than this person's jerks of recent nights.
     """
 

@@ -124,6 +124,10 @@ DEFAULT_FACTOR = 2.0
 #: again, with the limb movement after it and the wait for its gravity after), one pass, and
 #: a margin.
 HISTORY_S = max(MAX_EVENT_S, MAX_GAP_S + 20.0) + MAX_PASS_S + 10.0
+#: A faint limb movement found on a second look, with the gravity before and after it.
+Found = tuple[Event, F64 | None, F64 | None]
+#: A look for faint limb movements in one window (from, to) of the raw samples held.
+FaintLook = Callable[[float, float], list[Found]]
 
 
 def threshold_factor(sensitivity: int) -> float:
@@ -159,6 +163,7 @@ class Detector:
     def __init__(self, settings: DetectorSettings | None = None) -> None:
         self.settings = settings or DetectorSettings()
         self.night = Night(self.settings.plm_rule, self.settings.baseline)
+        self.night.look_into = self._look_into
         self.rate_hz: float | None = None
         self._passes: PassAssembler | None = None
         self._front: FrontEnd | None = None
@@ -233,7 +238,6 @@ class Detector:
         events: list[Event] = []
         for chunk in self._passes.push(block):
             events.extend(self._pass(chunk))
-            events.extend(self._series_formed())
         return events
 
     def finish(self) -> list[Event]:
@@ -244,7 +248,6 @@ class Detector:
         for chunk in self._passes.drain():
             events.extend(self._pass(chunk))
         events.extend(self._break())
-        events.extend(self._series_formed())
         return events + self.night.finish(self._presence_breath(final=True))
 
     def summary(self) -> dict[str, Any]:
@@ -501,7 +504,7 @@ class Detector:
             (fine.t_s < shape.onset_s - EDGE_CLEAR_S) | (fine.t_s > shape.offset_s + EDGE_CLEAR_S))
         return stands_out(shape, fine.part(around), lo_s)
 
-    def _second_look(self, onset_s: float) -> list[tuple[Event, F64 | None, F64 | None]]:
+    def _second_look(self, onset_s: float) -> list[Found]:
         """Faint limb movements where the series was due before a limb movement starting at
         ``onset_s`` (see ``series_gaps``), looked for in the raw samples of the gap."""
         since_s, windows = self._gaps.due(onset_s)
@@ -511,21 +514,20 @@ class Detector:
         return [] if look is None else [found for window in windows
                                         for found in look(*window)]
 
-    def _series_formed(self) -> list[Event]:
-        """A periodic series that has just formed may have begun faint, or skipped a faint
-        beat before its rhythm was known: its beats are looked into again (before its first
-        movement, see ``series_gaps.look_before``, and in its whole-beat gaps), and the faint
-        limb movements found there join it."""
-        out: list[Event] = []
-        while self.night.new_series:
-            formed = self.night.new_series.pop(0)
-            if self.night.presence.in_bed is True:
-                out += self._reported(self.night.take_in(formed.id, self._on_its_beats(formed)))
-        return out
-
-    def _on_its_beats(self, formed: NewSeries) -> list[Event]:
+    def _look_into(self, formed: NewSeries) -> list[Event]:
+        """Faint limb movements on the beats of a periodic series that has just formed: before
+        its first movement (see ``series_gaps.look_before``) and in the whole-beat gaps among
+        its movements. A series may have begun faint, or skipped a faint beat before its
+        rhythm was known. Not before getting into bed, nor before the raw samples held."""
+        assert self._raw is not None
+        stay = self.night.sleep.stay
+        if self.night.presence.in_bed is not True or stay is None or not len(self._raw):
+            return []
         onsets = formed.onsets_s
-        earliest_s = max(onsets[0] - MAX_GAP_S, self._segment_start_s)
+        # In bed from the start of monitoring (no entry seen), the stay reaches back as far.
+        entry_s = -np.inf if stay.entry_s is None else stay.entry_s
+        earliest_s = max(onsets[0] - MAX_GAP_S, self._segment_start_s, entry_s,
+                         float(self._raw.t_s[0]) + FINE_MARGIN_S)
         look = self._faint_look(earliest_s, onsets[-1])
         if look is None:
             return []
@@ -536,16 +538,16 @@ class Detector:
             return (found[0].onset_s, found[0]) if found else None
 
         rhythm_s = float(np.median(np.diff(onsets)))
-        kept = look_before(onsets[0], rhythm_s, earliest_s, find)
+        kept = look_before(onsets[0], rhythm_s, earliest_s, find,
+                           (self.night.plm.shortest_s, self.night.plm.longest_s))
         for last_s, next_s in itertools.pairwise(onsets):
-            for window in skipped_beats(last_s, next_s, rhythm_s):
+            for window in self._gaps.unmoved(skipped_beats(last_s, next_s, rhythm_s)):
                 found = find(*window)
                 if found is not None:
                     kept.append(found[1])
         return kept
 
-    def _faint_look(self, since_s: float, until_s: float) -> Callable[
-            [float, float], list[tuple[Event, F64 | None, F64 | None]]] | None:
+    def _faint_look(self, since_s: float, until_s: float) -> FaintLook | None:
         """A look for faint limb movements in windows of the still raw samples from
         ``since_s`` to a second before ``until_s`` (None: too little of it is still)."""
         assert self._raw is not None and self.rate_hz is not None
@@ -559,7 +561,7 @@ class Detector:
         if still.sum() < len(t) // 4:
             return None
 
-        def look(from_s: float, to_s: float) -> list[tuple[Event, F64 | None, F64 | None]]:
+        def look(from_s: float, to_s: float) -> list[Found]:
             found = []
             for first, last in faint_spans(fine.t_s, fine.slow_motion_g, still,
                                            [(from_s, to_s)], rate_hz):

@@ -15,6 +15,8 @@ is None.
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -34,11 +36,14 @@ IRREGULAR_BREATHING = 0.2
 #: A tentative limb movement waits this long for one that starts too soon after it (see
 #: ``Night.tentative_limb``); any such is decided well within it.
 TENTATIVE_WAIT_S = 60.0
+#: Limb movements whose peaks are kept: a series forms at its fourth (and a held one).
+LIMB_PEAKS_KEPT = 8
 
 
 @dataclass(frozen=True)
 class NewSeries:
-    """A PLM series just formed: its id, its members' onsets and their median peak."""
+    """A PLM series just formed: its id, its members' onsets (in time order) and their median
+    peak."""
 
     id: int
     onsets_s: tuple[float, ...]
@@ -65,8 +70,11 @@ class Night:
         #: it waits to join the run (see ``tentative_limb``).
         self._held: dict[float, Event] = {}
         self._waiting: Event | None = None
-        #: PLM series formed since the detector last looked into them (``take_in``).
-        self.new_series: list[NewSeries] = []
+        #: Where the detector looks again for faint movements on a new series' beats (see
+        #: ``series_gaps``): set by the detector, which holds the raw samples.
+        self.look_into: Callable[[NewSeries], list[Event]] | None = None
+        #: Onsets and peaks of the latest limb movements, for a new series' median peak.
+        self._limb_peaks: deque[tuple[float, float]] = deque(maxlen=LIMB_PEAKS_KEPT)
 
     def use(self, plm_rule: str, baseline: Baseline | None) -> None:
         """New settings: a new series rule applies to movements from now on."""
@@ -74,7 +82,6 @@ class Night:
             self.plm = SeriesTracker(plm_rule)
             self.jerk_runs = SeriesTracker(plm_rule)
             self._held, self._waiting = {}, None
-            self.new_series = []
         self.baseline = baseline
 
     def new_night(self) -> None:
@@ -94,7 +101,6 @@ class Night:
         self.plm = SeriesTracker(self.plm.rule)
         self.jerk_runs = SeriesTracker(self.plm.rule)
         self._held, self._waiting = {}, None
-        self.new_series = []
         self.jerk_clusters = ClusterCounter(JERK_CLUSTER_GAP_S, JERK_CLUSTER_MIN)
         self.jerks = NightJerks()
 
@@ -208,37 +214,37 @@ class Night:
 
     def _limb(self, event: Event, tentative: bool = False) -> list[Event]:
         """A limb movement through the PLM series: reported with any held one that its series
-        takes in; a tentative one not (yet) in a series is held instead."""
+        takes in; a tentative one not (yet) in a series is held instead. When a series forms,
+        faint movements found on its beats before its latest (``look_into``) join it first."""
         series, members = self.plm.add(event.onset_s, event.offset_s)
+        self._limb_peaks.append((event.onset_s, event.peak_g))
         taken = [replace(e, series=series) for t, e in sorted(self._held.items()) if t in members]
         run = self.plm.run_onsets
         self._held = {t: e for t, e in self._held.items() if t in run}
         if tentative and series is None:
             self._held[event.onset_s] = event
             return []
+        found: list[Event] = []
         if len(members) > 1 and series is not None:  # a series has just formed
-            self.sleep.series(members[0], event.offset_s)
-            peaks = sorted([e.peak_g for e in taken] + [event.peak_g])
-            self.new_series.append(NewSeries(series, tuple(sorted(members)),
-                                             peaks[len(peaks) // 2]))
-        for onset_s in members:
+            found = self._on_its_beats(series, members)
+            self.sleep.series(min([*members, *(e.onset_s for e in found)]), event.offset_s)
+        for onset_s in [*members, *(e.onset_s for e in found)]:
             self.sleep.count_if_asleep(onset_s)
         self.sleep.movement("limb_movement", event.onset_s, event.offset_s, series is not None)
-        self.counts["limb_movement"] += len(taken) + 1
-        return [*taken, replace(event, series=series)]
+        self.counts["limb_movement"] += len(found) + len(taken) + 1
+        return [*found, *taken, replace(event, series=series)]
 
-    def take_in(self, series_id: int, events: list[Event]) -> list[Event]:
-        """Faint limb movements found late on the beat of series ``series_id``, before its
-        latest movement (see ``Detector._series_formed``): they join it, if it is still
-        going, and count as it does."""
-        out = [replace(e, series=series_id) for e in sorted(events, key=lambda e: e.onset_s)
-               if self.plm.take_in(series_id, e.onset_s)]
-        for event in out:
-            self.sleep.count_if_asleep(event.onset_s)
-        self.counts["limb_movement"] += len(out)
-        if out:
-            self.sleep.series(out[0].onset_s, out[-1].offset_s)
-        return out
+    def _on_its_beats(self, series: int, members: list[float]) -> list[Event]:
+        """Faint limb movements the detector finds on the beats of a series just formed, before
+        its latest member: those that join it, with its id."""
+        if self.look_into is None:
+            return []
+        peaks = sorted(p for t, p in self._limb_peaks if t in members)
+        if not peaks:
+            return []
+        formed = NewSeries(series, tuple(sorted(members)), peaks[len(peaks) // 2])
+        found = sorted(self.look_into(formed), key=lambda e: e.onset_s)
+        return [replace(e, series=series) for e in found if self.plm.take_in(series, e.onset_s)]
 
     def summary(self) -> dict[str, Any]:
         duration = 0.0

@@ -74,9 +74,9 @@ class SeriesTracker:
         return series.id, members
 
     def take_in(self, series_id: int, onset_s: float) -> bool:
-        """A movement found late, on the beat of series ``series_id`` before its latest
-        movement (or before its first), joins it if it is still the current series. Returns
-        whether it did."""
+        """A movement found late on the beat of series ``series_id`` (starting before the end
+        of its latest movement, or before its first) joins it if it is still the current
+        series. Returns whether it did."""
         current = self._current
         if current is None or current.id != series_id or onset_s >= current.end_s:
             return False

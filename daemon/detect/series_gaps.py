@@ -137,9 +137,12 @@ class SeriesGaps:
         rhythm = self.rhythm_s()
         if rhythm is None or onset_s - last > MAX_GAP_S:
             return last, []
-        windows = [(lo, hi) for lo, hi in skipped_beats(last, onset_s, rhythm)
-                   if not any(a <= hi and b >= lo for a, b in self._spans)]
-        return last, windows
+        return last, self.unmoved(skipped_beats(last, onset_s, rhythm))
+
+    def unmoved(self, windows: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        """The windows (from, to) that no movement kept overlaps."""
+        return [(lo, hi) for lo, hi in windows
+                if not any(a <= hi and b >= lo for a, b in self._spans)]
 
 
 def skipped_beats(last_s: float, onset_s: float, rhythm_s: float) -> list[tuple[float, float]]:
@@ -156,10 +159,12 @@ def skipped_beats(last_s: float, onset_s: float, rhythm_s: float) -> list[tuple[
 
 
 def look_before(first_s: float, rhythm_s: float, earliest_s: float,
-                find: Callable[[float, float], tuple[float, T] | None]) -> list[T]:
+                find: Callable[[float, float], tuple[float, T] | None],
+                interval_s: tuple[float, float] = INTERVAL_RANGE_S) -> list[T]:
     """Walk back from a series' first movement (onset ``first_s``), a beat of ``rhythm_s`` at
     a time, no earlier than ``earliest_s``, asking ``find`` for a faint movement in each
-    beat's window (from, to): its onset and what to keep of it, or None. Each one kept sets
+    beat's window (from, to): its onset and what to keep of it, or None. One is kept only
+    ``interval_s`` (the series rule's shortest and longest) before the one after it, and sets
     the beat from which the walk goes on; LEAD_IN_MISSES windows in a row without one end it.
     Returns what was kept, earliest first."""
     half = WINDOW_SHARE * rhythm_s
@@ -170,7 +175,7 @@ def look_before(first_s: float, rhythm_s: float, earliest_s: float,
         if due_s - half < earliest_s:
             break
         found = find(due_s - half, due_s + half)
-        if found is None or anchor_s - found[0] < INTERVAL_RANGE_S[0]:
+        if found is None or not interval_s[0] <= anchor_s - found[0] <= interval_s[1]:
             misses += 1
             continue
         anchor_s, misses = found[0], 0

@@ -62,7 +62,8 @@ def test_no_window_where_another_movement_was_found() -> None:
     assert [round((lo + hi) / 2) for lo, hi in gaps.due(250.0)[1]] == [175, 225]
 
 
-def walk_back(faint_at_s: list[float], earliest_s: float = 0.0) -> tuple[list, list]:
+def walk_back(faint_at_s: list[float], earliest_s: float = 0.0) -> tuple[
+        list[tuple[float, float]], list[float]]:
     """look_before from a series' first movement at 200 s, 25 s apart, with faint
     movements at ``faint_at_s``: the windows asked about, and what it kept."""
     asked: list[tuple[float, float]] = []
@@ -91,6 +92,16 @@ def test_a_lead_in_is_not_walked_back_past_the_earliest_time() -> None:
     asked, kept = walk_back([175.0, 150.0, 125.0], earliest_s=135.0)
     assert kept == [150.0, 175.0]
     assert all(lo >= 135.0 for lo, _ in asked)
+
+
+def test_nothing_further_than_a_series_allows_from_the_beat_after_it_is_kept() -> None:
+    # A 40 s rhythm, one beat skipped, then a find early in the next window: 92 s before
+    # the series' first movement, over the 90 s a series allows.
+    def find(lo_s: float, hi_s: float) -> tuple[float, float] | None:
+        return (lo_s, lo_s) if 100.0 < lo_s < 110.0 else None
+
+    assert look_before(200.0, 40.0, 0.0, find) == []
+    assert look_before(200.0, 40.0, 0.0, find, (5.0, 95.0)) == [108.0]
 
 
 def test_nothing_too_close_to_the_beat_after_it_is_kept() -> None:
@@ -228,6 +239,12 @@ def test_a_series_that_begins_faint_is_counted_from_its_first_movement() -> None
         assert len([e for e in events if e.type == "limb_movement" and e.onset_s < 100.0]) \
             == series["count"] - 8
         assert series["count"] == 8 or series["start_s"] < 62.0
+        # A series is a sign of sleep from its first movement, found late or not, and every
+        # member counts in the PLM index.
+        summary = detector.summary()
+        assert summary["sleep_onset_s"] <= series["start_s"]
+        asleep_h = summary["time_asleep_s"] / 3600.0
+        assert summary["plm_index"] * asleep_h == pytest.approx(series["count"], abs=0.1)
     assert counted >= 13
 
 
