@@ -227,7 +227,7 @@ class Night:
         found: list[Event] = []
         if len(members) > 1 and series is not None:  # a series has just formed
             found = self._on_its_beats(series, members)
-            self.sleep.series(min([*members, *(e.onset_s for e in found)]), event.offset_s)
+            self.sleep.series(members[0], event.offset_s, [e.onset_s for e in found])
         for onset_s in [*members, *(e.onset_s for e in found)]:
             self.sleep.count_if_asleep(onset_s)
         self.sleep.movement("limb_movement", event.onset_s, event.offset_s, series is not None)

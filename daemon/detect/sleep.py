@@ -53,6 +53,7 @@ Time asleep is the time in bed after each stay's sleep onset.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from hypnic.daemon.detect.settling import SettlingLog
@@ -146,9 +147,12 @@ class SleepTracker:
                                (onset_s, stay.quiet_s)]
             stay.quiet_s = max(stay.quiet_s, offset_s)
 
-    def series(self, first_onset_s: float, now_s: float) -> None:
+    def series(self, first_onset_s: float, now_s: float,
+               found_before_s: Sequence[float] = ()) -> None:
         """A periodic limb movement series has formed, its first movement at
-        ``first_onset_s``: a sign of sleep."""
+        ``first_onset_s``: a sign of sleep. ``found_before_s``: faint movements of it found
+        late, before that one; it shows sleep from the first of them in the stillness (not
+        from one before a movement that ended it)."""
         stay = self.stay
         if stay is None or stay.onset_s is not None:
             return
@@ -159,6 +163,7 @@ class SleepTracker:
         stay.limb_quiet = [m for m in stay.limb_quiet if m[0] < first_onset_s]
         if first_onset_s < stay.quiet_s:
             return
+        first_onset_s = min([first_onset_s, *(t for t in found_before_s if t >= stay.quiet_s)])
         stay.series_s = first_onset_s if stay.series_s is None else min(stay.series_s,
                                                                          first_onset_s)
         if stay.last_jerk_s is None:

@@ -128,6 +128,18 @@ def test_a_periodic_series_that_starts_in_the_stillness_is_sleep_not_fidgeting()
     assert tracker.first_onset_s == onsets[0]
 
 
+def test_a_series_found_late_to_have_begun_faint_is_sleep_from_its_first_movement() -> None:
+    tracker = in_bed_at()
+    tracker.movement("limb_movement", 800.0, 803.0)  # shifting about, awake
+    onsets = [950.0 + 25.0 * k for k in range(4)]
+    for onset in onsets[:3]:
+        tracker.movement("limb_movement", onset, onset + 2.0)
+    # Two faint ones on the beats before, found once the series formed; one further back
+    # came before the shift at 800 s, when the sleeper was awake.
+    tracker.series(onsets[0], now_s=onsets[3] + 2.0, found_before_s=[775.0, 900.0, 925.0])
+    assert tracker.first_onset_s == 900.0
+
+
 def test_limb_movements_and_turning_after_the_onset_do_not_delay_it() -> None:
     tracker = in_bed_at()
     tracker.jerk(540.0)
