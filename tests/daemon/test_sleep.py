@@ -117,27 +117,27 @@ def test_shifting_about_while_lying_awake_starts_the_stillness_again() -> None:
     assert tracker.first_onset_s == 1202.0 + 10 * MIN
 
 
-def test_a_periodic_series_that_starts_in_the_stillness_is_sleep_not_fidgeting() -> None:
+def series_after_a_shift(first_s: float, found_before_s: tuple[float, ...] = ()) -> float | None:
+    """A shift about at 800 s (awake), then a periodic series 25 s apart from ``first_s``
+    (and faint movements of it found late, once it formed): the sleep onset."""
     tracker = in_bed_at()
-    tracker.movement("limb_movement", 800.0, 803.0)  # shifting about, awake
-    onsets = [900.0 + 25.0 * k for k in range(4)]
+    tracker.movement("limb_movement", 800.0, 803.0)
+    onsets = [first_s + 25.0 * k for k in range(4)]
     for onset in onsets[:3]:
         tracker.movement("limb_movement", onset, onset + 2.0)
-    tracker.series(onsets[0], now_s=onsets[3] + 2.0)  # the fourth makes it a series
+    tracker.series(onsets[0], onsets[3] + 2.0, found_before_s)  # the fourth makes a series
     tracker.movement("limb_movement", onsets[3], onsets[3] + 2.0, in_series=True)
-    assert tracker.first_onset_s == onsets[0]
+    return tracker.first_onset_s
+
+
+def test_a_periodic_series_that_starts_in_the_stillness_is_sleep_not_fidgeting() -> None:
+    assert series_after_a_shift(900.0) == 900.0
 
 
 def test_a_series_found_late_to_have_begun_faint_is_sleep_from_its_first_movement() -> None:
-    tracker = in_bed_at()
-    tracker.movement("limb_movement", 800.0, 803.0)  # shifting about, awake
-    onsets = [950.0 + 25.0 * k for k in range(4)]
-    for onset in onsets[:3]:
-        tracker.movement("limb_movement", onset, onset + 2.0)
     # Two faint ones on the beats before, found once the series formed; one further back
     # came before the shift at 800 s, when the sleeper was awake.
-    tracker.series(onsets[0], now_s=onsets[3] + 2.0, found_before_s=[775.0, 900.0, 925.0])
-    assert tracker.first_onset_s == 900.0
+    assert series_after_a_shift(950.0, (775.0, 900.0, 925.0)) == 900.0
 
 
 def test_limb_movements_and_turning_after_the_onset_do_not_delay_it() -> None:
