@@ -529,12 +529,14 @@ class Detector:
         earliest_s = max(onsets[0] - MAX_GAP_S, self._segment_start_s, entry_s,
                          float(self._raw.t_s[0]) + FINE_MARGIN_S)
         look = self._faint_look(earliest_s, onsets[-1])
-        if look is None:
-            return []
         least_g = LEAD_IN_PEAK_SHARE * formed.median_peak_g
 
         def find(lo_s: float, hi_s: float) -> tuple[float, Event] | None:
-            found = [e for e, _, _ in look(lo_s, hi_s) if e.peak_g >= least_g]
+            # A limb movement reported already on the beat is the series' (its rhythm was
+            # broken by a faint one missed between them), else look for a faint one.
+            found = [e for e in formed.loose_before if lo_s <= e.onset_s <= hi_s]
+            if not found and look is not None:
+                found = [e for e, _, _ in look(lo_s, hi_s) if e.peak_g >= least_g]
             return (found[0].onset_s, found[0]) if found else None
 
         rhythm_s = float(np.median(np.diff(onsets)))

@@ -38,16 +38,22 @@ IRREGULAR_BREATHING = 0.2
 TENTATIVE_WAIT_S = 60.0
 #: Limb movements whose peaks are kept: a series forms at its fourth (and a held one).
 LIMB_PEAKS_KEPT = 8
+#: Limb movements reported outside any series that are kept for a new series to take in:
+#: as many as fit in the look back before it (``series_gaps.MAX_GAP_S``) at 20 s apart.
+LOOSE_LIMBS_KEPT = 16
 
 
 @dataclass(frozen=True)
 class NewSeries:
-    """A PLM series just formed: its id, its members' onsets (in time order) and their median
-    peak."""
+    """A PLM series just formed: its id, its members' onsets (in time order), their median
+    peak, and the limb movements reported before it outside any series (since the series
+    before ended): the series may have begun with some of them, its rhythm broken by a faint
+    one missed in between."""
 
     id: int
     onsets_s: tuple[float, ...]
     median_peak_g: float
+    loose_before: tuple[Event, ...] = ()
 
 
 class Night:
@@ -75,6 +81,7 @@ class Night:
         self.look_into: Callable[[NewSeries], list[Event]] | None = None
         #: Onsets and peaks of the latest limb movements, for a new series' median peak.
         self._limb_peaks: deque[tuple[float, float]] = deque(maxlen=LIMB_PEAKS_KEPT)
+        self._loose_limbs: deque[Event] = deque(maxlen=LOOSE_LIMBS_KEPT)
 
     def use(self, plm_rule: str, baseline: Baseline | None) -> None:
         """New settings: a new series rule applies to movements from now on."""
@@ -82,6 +89,7 @@ class Night:
             self.plm = SeriesTracker(plm_rule)
             self.jerk_runs = SeriesTracker(plm_rule)
             self._held, self._waiting = {}, None
+            self._loose_limbs.clear()
         self.baseline = baseline
 
     def new_night(self) -> None:
@@ -101,6 +109,7 @@ class Night:
         self.plm = SeriesTracker(self.plm.rule)
         self.jerk_runs = SeriesTracker(self.plm.rule)
         self._held, self._waiting = {}, None
+        self._loose_limbs.clear()
         self.jerk_clusters = ClusterCounter(JERK_CLUSTER_GAP_S, JERK_CLUSTER_MIN)
         self.jerks = NightJerks()
 
@@ -225,26 +234,54 @@ class Night:
             self._held[event.onset_s] = event
             return []
         found: list[Event] = []
+        joined: list[float] = []
         if len(members) > 1 and series is not None:  # a series has just formed
-            found = self._on_its_beats(series, members)
-            self.sleep.series(members[0], event.offset_s, [e.onset_s for e in found])
-        for onset_s in [*members, *(e.onset_s for e in found)]:
+            found, joined = self._on_its_beats(series, members)
+            self.sleep.series(min([members[0], *joined]), event.offset_s,
+                              [e.onset_s for e in found])
+        elif series is None:
+            self._loose_limbs.append(event)
+        for onset_s in [*members, *joined, *(e.onset_s for e in found)]:
             self.sleep.count_if_asleep(onset_s)
         self.sleep.movement("limb_movement", event.onset_s, event.offset_s, series is not None)
         self.counts["limb_movement"] += len(found) + len(taken) + 1
         return [*found, *taken, replace(event, series=series)]
 
-    def _on_its_beats(self, series: int, members: list[float]) -> list[Event]:
-        """Faint limb movements the detector finds on the beats of a series just formed, before
-        its latest member: those that join it, with its id."""
+    def _on_its_beats(self, series: int, members: list[float]) -> tuple[list[Event],
+                                                                           list[float]]:
+        """What the detector finds on the beats of a series just formed, before its latest
+        member, that joins it: faint limb movements, reported now with its id, and the
+        onsets of limb movements reported earlier outside a series (reported already, they
+        only join its count)."""
         if self.look_into is None:
-            return []
+            return [], []
         peaks = sorted(p for t, p in self._limb_peaks if t in members)
         if not peaks:
-            return []
-        formed = NewSeries(series, tuple(sorted(members)), peaks[len(peaks) // 2])
-        found = sorted(self.look_into(formed), key=lambda e: e.onset_s)
-        return [replace(e, series=series) for e in found if self.plm.take_in(series, e.onset_s)]
+            return [], []
+        first = min(members)
+        loose = tuple(e for e in self._loose_limbs if self.plm.ended_s < e.onset_s < first)
+        formed = NewSeries(series, tuple(sorted(members)), peaks[len(peaks) // 2], loose)
+        known = {e.onset_s for e in loose}
+        found, joined = [], []
+        for e in sorted(self.look_into(formed), key=lambda e: e.onset_s):
+            if not self.plm.take_in(series, e.onset_s):
+                continue
+            if e.onset_s in known:
+                joined.append(e.onset_s)
+            else:
+                found.append(replace(e, series=series))
+        # By the scoring rule, those reported before it within a series interval of its
+        # first movement (now that any found late fill the gap) are in it too.
+        first = min([first, *joined, *(e.onset_s for e in found)])
+        for e in reversed(loose):
+            if e.onset_s >= first or e.onset_s in joined:
+                continue
+            if not self.plm.shortest_s <= first - e.onset_s <= self.plm.longest_s:
+                break
+            if self.plm.take_in(series, e.onset_s):
+                joined.append(e.onset_s)
+                first = e.onset_s
+        return found, joined
 
     def summary(self) -> dict[str, Any]:
         duration = 0.0

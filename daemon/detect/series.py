@@ -12,6 +12,7 @@ are reported without it, and the night summary lists every series with its full 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,8 @@ class SeriesTracker:
         self._run_end_s = 0.0
         self._current: Series | None = None
         self._last_onset_s: float | None = None
+        #: End of the latest series that has ended (-inf: none has).
+        self.ended_s = -math.inf
 
     def add(self, onset_s: float, offset_s: float) -> tuple[int | None, list[float]]:
         """One more movement. Returns its series id (None if it is in none yet) and the onsets
@@ -54,6 +57,8 @@ class SeriesTracker:
         last = self._last_onset_s
         self._last_onset_s = onset_s
         if last is None or not self.shortest_s <= onset_s - last <= self.longest_s:
+            if self._current is not None:
+                self.ended_s = self._current.end_s
             self._current = None
             self._run, self._run_end_s = [onset_s], offset_s
             return None, []

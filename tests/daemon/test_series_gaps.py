@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from bedsignal import Bed
@@ -288,3 +290,29 @@ def test_a_deep_breath_is_not_a_faint_movement() -> None:
         ((first, last),) = faint_spans(t, motion, still, [(15.0, 25.0)], 200.0)
         assert t[first] <= 20.3 and t[last] >= 22.2
     assert breaths_taken <= 1
+
+
+def broken_series_bed(seed: int) -> Bed:
+    """Leg movements every 25 s from 40 s under a noisy sensor: the third to fifth faint,
+    so two strong ones come before a gap that breaks the series' run."""
+    bed = Bed(330, noise_g=0.004, seed=seed).breathe(15)
+    for at_s in range(40, 300, 25):
+        bed.fidget(at_s, 2.0, 0.004 if 90 <= at_s <= 140 else 0.02)
+    return bed
+
+
+def test_movements_before_a_faint_stretch_join_the_series_once_it_is_found() -> None:
+    # The two strong movements before the faint ones were reported already, outside any
+    # series (the gap after them was too long); once the faint ones are found between them
+    # and the series, every interval is a series' and they are counted in it too.
+    broken = 0
+    for seed in range(8):
+        events, detector, _ = broken_series_bed(seed).run()
+        limbs = [e for e in events if e.type == "limb_movement"]
+        (series,) = detector.summary()["plm_series"]
+        onsets = sorted(e.onset_s for e in limbs)
+        broken += any(b - a > 90.0 for a, b in itertools.pairwise(onsets))
+        if all(b - a <= 90.0 for a, b in itertools.pairwise(onsets)):
+            assert series["count"] == len(limbs)
+            assert series["start_s"] < 41.0
+    assert broken <= 2
