@@ -57,7 +57,7 @@ from hypnic.daemon.detect.night import NewSeries, Night
 from hypnic.daemon.detect.segment import GRAVITY_AFTER_S, GRAVITY_BEFORE_S, Movement, Segmenter
 from hypnic.daemon.detect.series import RULES
 from hypnic.daemon.detect.series_gaps import (
-    LEAD_IN_PEAK_SHARE,
+    FAINT_PEAK_SHARE,
     MAX_GAP_S,
     SeriesGaps,
     faint_spans,
@@ -485,7 +485,7 @@ class Detector:
         for e in events:
             self._gaps.moved(e.onset_s, e.offset_s)
             if e.type == "limb_movement":
-                self._gaps.limb(e.onset_s)
+                self._gaps.limb(e.onset_s, e.peak_g)
         return events
 
     def _stands_out(self, shape: Shape) -> bool:
@@ -511,8 +511,9 @@ class Detector:
         if not windows:
             return []
         look = self._faint_look(since_s, onset_s)
-        return [] if look is None else [found for window in windows
-                                        for found in look(*window)]
+        least_g = self._gaps.least_faint_g()
+        return [] if look is None else [found for window in windows for found in look(*window)
+                                        if found[0].peak_g >= least_g]
 
     def _look_into(self, formed: NewSeries) -> list[Event]:
         """Faint limb movements on the beats of a periodic series that has just formed: before
@@ -529,7 +530,7 @@ class Detector:
         earliest_s = max(onsets[0] - MAX_GAP_S, self._segment_start_s, entry_s,
                          float(self._raw.t_s[0]) + FINE_MARGIN_S)
         look = self._faint_look(earliest_s, onsets[-1])
-        least_g = LEAD_IN_PEAK_SHARE * formed.median_peak_g
+        least_g = FAINT_PEAK_SHARE * formed.median_peak_g
 
         def find(lo_s: float, hi_s: float) -> tuple[float, Event] | None:
             # A limb movement reported already on the beat is the series' (its rhythm was

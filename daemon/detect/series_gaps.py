@@ -20,10 +20,11 @@ four that stood out, and its start is counted late; or a beat among those four w
 before their rhythm was known. So once a series forms, the detector looks again in its
 whole-beat gaps (``skipped_beats``), and ``look_before`` walks back from its first movement,
 a beat of its rhythm at a time, and looks on each beat for a faint one; it stops after
-``LEAD_IN_MISSES`` beats in a row without one, and within ``MAX_GAP_S``. A movement found
-there must reach ``LEAD_IN_PEAK_SHARE`` of the series' median peak: a leg's strength varies
-within a series, but not twentyfold, while on a quiet sensor the faint look can pick out a
-partner's or the breath's stir that small.
+``LEAD_IN_MISSES`` beats in a row without one, and within ``MAX_GAP_S``.
+
+Wherever it looks, a movement found must reach ``FAINT_PEAK_SHARE`` of the median peak of
+the series' movements: a leg's strength varies within a series, but not twentyfold, while on
+a quiet sensor the faint look can pick out a partner's or the breath's stir that small.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ EDGE_SHARE = 0.5
 ON_BEAT_SHARE = 0.15
 ON_BEAT_AFTER = 4
 LEAD_IN_MISSES = 2
-LEAD_IN_PEAK_SHARE = 0.1
+FAINT_PEAK_SHARE = 0.1
 ONSETS_KEPT = 5
 SPANS_KEPT = 20
 
@@ -80,17 +81,24 @@ class SeriesGaps:
 
     def __init__(self) -> None:
         self._onsets: deque[float] = deque(maxlen=ONSETS_KEPT)
+        self._peaks_g: deque[float] = deque(maxlen=ONSETS_KEPT)
         self._spans: deque[tuple[float, float]] = deque(maxlen=SPANS_KEPT)
 
     def moved(self, onset_s: float, offset_s: float) -> None:
         """Any movement reported: no faint one is looked for over it."""
         self._spans.append((onset_s, offset_s))
 
-    def limb(self, onset_s: float) -> None:
+    def limb(self, onset_s: float, peak_g: float) -> None:
         """A limb movement in bed (found at once or on a second look; one reported late,
         before the latest, is left out of the rhythm)."""
         if not self._onsets or onset_s > self._onsets[-1]:
             self._onsets.append(onset_s)
+            self._peaks_g.append(peak_g)
+
+    def least_faint_g(self) -> float:
+        """The weakest peak a faint movement found in a gap of the series may have: a share
+        (FAINT_PEAK_SHARE) of the latest limb movements' median peak."""
+        return FAINT_PEAK_SHARE * float(np.median(self._peaks_g)) if self._peaks_g else 0.0
 
     def still(self, t_s: F64, margin_s: float = 1.0) -> NDArray[np.bool_]:
         """Which times lie clear of every movement kept (by ``margin_s``)."""
