@@ -10,7 +10,11 @@ in bed:
    actigraphy's "minutes of immobility" rules, moving about means still awake, and a
    quarter of an hour without moving means that stillness was sleep. Periodic limb
    movements do not count (they come in sleep), nor does anything later (people turn and
-   twitch in their sleep).
+   twitch in their sleep). Back in bed in the night, sleep comes back within minutes, so
+   there a movement 5 min into the stillness is already one in sleep: a restless sleeper
+   who turns over every ten minutes would otherwise be counted awake until the first
+   quarter hour without a movement, and the night's time asleep (and its PLM index with
+   it) would come out far off.
 2. The sleep-start cluster. Jerks that come within 40 min of the start of that stillness open
    the wake-to-sleep transition; each jerk within 10 min of the one before extends it, for
    12 min from the first. After that only jerks that keep coming thick, within 5 min of the
@@ -69,6 +73,8 @@ ONSET_BEFORE_LAST_JERK_S = 2 * 60.0
 SLEEP_START_AFTER_ONSET_S = 3 * 60.0
 FALLBACK_QUIET_S = 10 * 60.0
 AWAKE_HOLD_S = 15 * 60.0
+#: ... and back in bed in the night (see 1. above).
+RETURN_AWAKE_HOLD_S = 5 * 60.0
 TYPICAL_LATENCY_S = 15 * 60.0
 SHORTEST_LATENCY_S = 5 * 60.0
 MAX_PENDING = 1000
@@ -89,6 +95,8 @@ class Stay:
     entry_s: float | None
     quiet_s: float
     latency_s: float = TYPICAL_LATENCY_S
+    #: A movement this far into the stillness is one in sleep.
+    awake_hold_s: float = AWAKE_HOLD_S
     series_s: float | None = None
     first_jerk_s: float | None = None
     last_jerk_s: float | None = None
@@ -114,8 +122,11 @@ class SleepTracker:
         """A stay in bed begins (``entry_s``: the bed entry's onset, None if in bed from the
         start of monitoring)."""
         # Back in bed in the night, sleep comes back sooner: the stillness alone decides.
-        latency = TYPICAL_LATENCY_S if self.first_onset_s is None else 0.0
-        self.stay = Stay(start_s=t_s, entry_s=entry_s, quiet_s=t_s, latency_s=latency)
+        if self.first_onset_s is None:
+            self.stay = Stay(start_s=t_s, entry_s=entry_s, quiet_s=t_s)
+        else:
+            self.stay = Stay(start_s=t_s, entry_s=entry_s, quiet_s=t_s, latency_s=0.0,
+                             awake_hold_s=RETURN_AWAKE_HOLD_S)
 
     def end(self, t_s: float) -> None:
         stay = self.stay
@@ -135,7 +146,7 @@ class SleepTracker:
         if stay is None or stay.onset_s is not None:
             return
         self._decide(offset_s)
-        if stay.onset_s is not None or offset_s >= self._provisional(stay, AWAKE_HOLD_S):
+        if stay.onset_s is not None or offset_s >= self._provisional(stay, stay.awake_hold_s):
             return
         if kind == "posture_change":
             stay.quiet_s = max(stay.quiet_s, offset_s)

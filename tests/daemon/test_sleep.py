@@ -171,6 +171,20 @@ def test_getting_back_into_bed_sleeps_sooner() -> None:
     assert asleep == pytest.approx((5000.0 - 95.0 - 15 * MIN) + (8000.0 - 5100.0 - 10 * MIN))
 
 
+def test_back_in_bed_a_turn_six_minutes_into_the_stillness_is_one_in_sleep() -> None:
+    tracker = in_bed_at()
+    tracker.advance(100.0 + 40 * MIN)
+    tracker.end(5000.0)
+    tracker.begin(5100.0, 5095.0)
+    tracker.movement("posture_change", 5200.0, 5210.0)  # settling back in: awake
+    # A restless sleeper turns over every few minutes.
+    for k in range(1, 5):
+        at_s = 5210.0 + k * 6 * MIN
+        tracker.movement("posture_change", at_s, at_s + 10.0)
+    tracker.advance(5210.0 + 40 * MIN)
+    assert tracker.stay is not None and tracker.stay.onset_s == 5210.0 + 10 * MIN
+
+
 def test_a_periodic_limb_movement_series_means_asleep() -> None:
     tracker = in_bed_at()
     tracker.series(400.0, now_s=500.0)
