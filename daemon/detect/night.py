@@ -36,10 +36,9 @@ IRREGULAR_BREATHING = 0.2
 #: A tentative limb movement waits this long for one that starts too soon after it (see
 #: ``Night.tentative_limb``); any such is decided well within it.
 TENTATIVE_WAIT_S = 60.0
-#: Limb movements whose peaks are kept: a series forms at its fourth (and a held one).
-LIMB_PEAKS_KEPT = 8
-#: Limb movements reported outside any series that are kept for a new series to take in:
-#: as many as fit in the look back before it (``series_gaps.MAX_GAP_S``) at 20 s apart.
+#: Limb movements reported outside any series that are kept for a new series to take in
+#: (and for its first members' peaks): as many as fit in the look back before it
+#: (``series_gaps.MAX_GAP_S``) at 20 s apart.
 LOOSE_LIMBS_KEPT = 16
 
 
@@ -79,8 +78,6 @@ class Night:
         #: Where the detector looks again for faint movements on a new series' beats (see
         #: ``series_gaps``): set by the detector, which holds the raw samples.
         self.look_into: Callable[[NewSeries], list[Event]] | None = None
-        #: Onsets and peaks of the latest limb movements, for a new series' median peak.
-        self._limb_peaks: deque[tuple[float, float]] = deque(maxlen=LIMB_PEAKS_KEPT)
         self._loose_limbs: deque[Event] = deque(maxlen=LOOSE_LIMBS_KEPT)
 
     def use(self, plm_rule: str, baseline: Baseline | None) -> None:
@@ -226,7 +223,6 @@ class Night:
         takes in; a tentative one not (yet) in a series is held instead. When a series forms,
         faint movements found on its beats before its latest (``look_into``) join it first."""
         series, members = self.plm.add(event.onset_s, event.offset_s)
-        self._limb_peaks.append((event.onset_s, event.peak_g))
         taken = [replace(e, series=series) for t, e in sorted(self._held.items()) if t in members]
         run = self.plm.run_onsets
         self._held = {t: e for t, e in self._held.items() if t in run}
@@ -236,7 +232,7 @@ class Night:
         found: list[Event] = []
         joined: list[float] = []
         if len(members) > 1 and series is not None:  # a series has just formed
-            found, joined = self._on_its_beats(series, members)
+            found, joined = self._on_its_beats(series, members, [*taken, event])
             self.sleep.series(min([members[0], *joined]), event.offset_s,
                               [e.onset_s for e in found])
         elif series is None:
@@ -247,17 +243,17 @@ class Night:
         self.counts["limb_movement"] += len(found) + len(taken) + 1
         return [*found, *taken, replace(event, series=series)]
 
-    def _on_its_beats(self, series: int, members: list[float]) -> tuple[list[Event],
-                                                                           list[float]]:
+    def _on_its_beats(self, series: int, members: list[float],
+                      unreported: list[Event]) -> tuple[list[Event], list[float]]:
         """What the detector finds on the beats of a series just formed, before its latest
         member, that joins it: faint limb movements, reported now with its id, and the
         onsets of limb movements reported earlier outside a series (reported already, they
-        only join its count)."""
+        only join its count). ``unreported``: its members not reported yet (held ones and
+        the latest); the others were reported outside a series."""
         if self.look_into is None:
             return [], []
-        peaks = sorted(p for t, p in self._limb_peaks if t in members)
-        if not peaks:
-            return [], []
+        peaks = sorted(e.peak_g for e in [*self._loose_limbs, *unreported]
+                       if e.onset_s in members)
         first = min(members)
         loose = tuple(e for e in self._loose_limbs if self.plm.ended_s < e.onset_s < first)
         formed = NewSeries(series, tuple(sorted(members)), peaks[len(peaks) // 2], loose)
@@ -274,7 +270,7 @@ class Night:
         # first movement (now that any found late fill the gap) are in it too.
         first = min([first, *joined, *(e.onset_s for e in found)])
         for e in reversed(loose):
-            if e.onset_s >= first or e.onset_s in joined:
+            if e.onset_s >= first:
                 continue
             if not self.plm.shortest_s <= first - e.onset_s <= self.plm.longest_s:
                 break
